@@ -1,0 +1,354 @@
+//! A client's side of one connection: a thread that owns the TLS stream, logs in, turns
+//! server lines into [`NetEvent`]s and sends what the [`ClientHandle`] queues.
+//!
+//! The GTK client, the terminal client and the load generator all run their connections
+//! through [`spawn`]; each passes a callback that forwards events to its own loop (a glib
+//! channel, an mpsc channel, a statistics recorder). Reconnecting is the caller's policy:
+//! [`Backoff`] computes the schedule.
+
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::connect::{self, ConnectError};
+use crate::pipe::{Frame, Mailbox, Pipe, PushError};
+use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_LINE};
+
+/// Send a keep-alive `ping` after this long without hearing from the server.
+pub const KEEPALIVE: Duration = Duration::from_secs(30);
+/// Give up on a server silent for this long (it missed a keep-alive by far).
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(75);
+
+/// Where to connect and how to log in.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `HOST:PORT`.
+    pub server: String,
+    /// PEM of the CA that signs the server's certificate.
+    pub ca_pem: Vec<u8>,
+    /// The first message, normally a `login`.
+    pub login: ClientMsg,
+    pub connect_timeout: Duration,
+    /// Bytes the application may queue before [`ClientHandle::send`] fails.
+    pub send_budget: usize,
+}
+
+impl ClientConfig {
+    /// A config with the usual timeouts, logging in as `nickname`.
+    pub fn new(server: &str, ca_pem: &[u8], nickname: &str, password: Option<String>) -> Self {
+        ClientConfig {
+            server: server.to_string(),
+            ca_pem: ca_pem.to_vec(),
+            login: ClientMsg::Login {
+                nickname: nickname.to_string(),
+                password,
+            },
+            connect_timeout: Duration::from_secs(10),
+            send_budget: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// What happens on a connection, in order: `Connected`, any number of `Server`, one `Closed`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetEvent {
+    /// TLS is up and the login was sent.
+    Connected { server: String, fingerprint: String },
+    /// A message from the server.
+    Server(ServerMsg),
+    /// A line from the server this client could not understand (logged, not fatal).
+    Garbled(String),
+    /// The connection is over. `reason` is a sentence for people; `retry` tells whether
+    /// reconnecting may help; `detail` is for logs.
+    Closed {
+        reason: String,
+        retry: bool,
+        detail: String,
+    },
+}
+
+/// Sends messages on a connection and closes it; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct ClientHandle {
+    shared: Arc<Mutex<Link>>,
+}
+
+#[derive(Default)]
+struct Link {
+    mailbox: Option<Arc<Mailbox>>,
+    cancelled: bool,
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    NotConnected,
+    /// The server is not reading what we send (the queue is over budget).
+    Backlogged,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SendError::NotConnected => "Not connected: the message was not sent",
+            SendError::Backlogged => "The server is not keeping up: the message was not sent",
+        })
+    }
+}
+
+impl ClientHandle {
+    /// Queues a message; it is written as soon as the connection thread wakes.
+    pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
+        self.send_frame(Frame::from(encode(msg)))
+    }
+
+    /// Queues an already encoded line.
+    pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        let mailbox = self.lock().mailbox.clone();
+        match mailbox {
+            None => Err(SendError::NotConnected),
+            Some(m) => m.push(frame).map_err(|e| match e {
+                PushError::Closed => SendError::NotConnected,
+                PushError::Overflow => SendError::Backlogged,
+            }),
+        }
+    }
+
+    /// Sends `quit` and closes; a connection still being made is abandoned.
+    pub fn quit(&self) {
+        let mut link = self.lock();
+        link.cancelled = true;
+        if let Some(m) = &link.mailbox {
+            m.close(encode(&ClientMsg::Quit { reason: None }));
+        }
+    }
+
+    /// Drops the connection at once without a word, as a crash or a lost network would.
+    pub fn abort(&self) {
+        let mut link = self.lock();
+        link.cancelled = true;
+        if let Some(m) = &link.mailbox {
+            m.abort();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Link> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Starts a connection thread; `on_event` is called on that thread for every [`NetEvent`].
+pub fn spawn<F>(config: ClientConfig, on_event: F) -> ClientHandle
+where
+    F: FnMut(NetEvent) + Send + 'static,
+{
+    let handle = ClientHandle {
+        shared: Arc::new(Mutex::new(Link::default())),
+    };
+    let thread_handle = handle.clone();
+    let spawned = thread::Builder::new()
+        .name("connection".into())
+        .spawn(move || run(config, thread_handle, on_event));
+    if let Err(e) = spawned {
+        eprintln!("could not start a connection thread: {e}");
+    }
+    handle
+}
+
+fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_event: F) {
+    let closed = match connect_and_talk(&config, &handle, &mut on_event) {
+        Ok(closed) => closed,
+        Err(e) => NetEvent::Closed {
+            reason: e.to_string(),
+            retry: e.is_transient(),
+            detail: e.detail(),
+        },
+    };
+    handle.lock().mailbox = None;
+    on_event(closed);
+}
+
+fn connect_and_talk<F: FnMut(NetEvent)>(
+    config: &ClientConfig,
+    handle: &ClientHandle,
+    on_event: &mut F,
+) -> Result<NetEvent, ConnectError> {
+    let connected = connect::connect(&config.server, &config.ca_pem, config.connect_timeout)?;
+    let io_error = |error| ConnectError::Tcp {
+        server: config.server.clone(),
+        error,
+    };
+    let mut pipe = Pipe::start(
+        connected.tls,
+        config.send_budget,
+        config.connect_timeout,
+        MAX_LINE,
+    )
+    .map_err(io_error)?;
+    {
+        let mut link = handle.lock();
+        if link.cancelled {
+            return Ok(closed("Disconnected", false, "cancelled before login"));
+        }
+        link.mailbox = Some(Arc::clone(pipe.mailbox()));
+    }
+    pipe.out.extend_from_slice(&encode(&config.login));
+    pipe.flush().map_err(io_error)?;
+    on_event(NetEvent::Connected {
+        server: config.server.clone(),
+        fingerprint: connected.fingerprint,
+    });
+    Ok(talk(&mut pipe, &config.server, on_event))
+}
+
+fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
+    NetEvent::Closed {
+        reason: reason.into(),
+        retry,
+        detail: detail.into(),
+    }
+}
+
+fn talk<F: FnMut(NetEvent)>(pipe: &mut Pipe, server: &str, on_event: &mut F) -> NetEvent {
+    let mut last_heard = Instant::now();
+    let mut pinged = false;
+    let mut bye: Option<(ByeCode, String)> = None;
+    loop {
+        let deadline = last_heard + if pinged { SILENCE_LIMIT } else { KEEPALIVE };
+        let wake = match pipe.wait(Some(deadline)) {
+            Ok(w) => w,
+            Err(e) => return lost(server, bye, &e.to_string()),
+        };
+        if wake.input {
+            last_heard = Instant::now();
+            pinged = false;
+        }
+        loop {
+            let line = match pipe.lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(_) => {
+                    let reason = format!("{server} sent a line longer than {MAX_LINE} bytes");
+                    return closed(&reason, true, "line too long");
+                }
+            };
+            match decode_server(line) {
+                Ok(ServerMsg::Ping) => pipe.out.extend_from_slice(&encode(&ClientMsg::Pong)),
+                Ok(ServerMsg::Bye { code, reason }) => {
+                    bye = Some((code, reason.clone()));
+                    on_event(NetEvent::Server(ServerMsg::Bye { code, reason }));
+                }
+                Ok(msg) => on_event(NetEvent::Server(msg)),
+                Err(e) => on_event(NetEvent::Garbled(e.detail)),
+            }
+        }
+        if let Some(last_words) = wake.close_requested {
+            let _ = pipe.send_now(&last_words);
+            return closed("Disconnected", false, "closed by the user");
+        }
+        if wake.timed_out {
+            if pinged {
+                return closed(
+                    &format!("Lost the connection to {server}: the server stopped answering"),
+                    true,
+                    "keep-alive timed out",
+                );
+            }
+            pinged = true;
+            pipe.out.extend_from_slice(&encode(&ClientMsg::Ping));
+        }
+        if let Err(e) = pipe.flush() {
+            return lost(server, bye, &e.to_string());
+        }
+        if let Some(why) = wake.peer_gone {
+            return lost(server, bye, &why);
+        }
+    }
+}
+
+/// The `Closed` event for a connection that ended, explained by the server's `bye` if any.
+fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent {
+    match bye {
+        Some((code, reason)) => {
+            let retry = !matches!(code, ByeCode::Quit | ByeCode::Refused);
+            closed(
+                &format!("Disconnected by {server}: {reason}"),
+                retry,
+                detail,
+            )
+        }
+        None if detail == "connection aborted" => closed("Disconnected", false, detail),
+        None => closed(&format!("Lost the connection to {server}"), true, detail),
+    }
+}
+
+/// Jittered exponential backoff for reconnecting: 1 s, 2 s, 4 s ... up to `max`, each
+/// randomly between half and all of that, so a room's clients do not all return at once.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    pub attempt: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            attempt: 0,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before the next attempt, given a random number in `0.0..1.0`.
+    pub fn next_delay_with(&mut self, random: f64) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << self.attempt.min(16));
+        let ceiling = exp.min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
+        ceiling.mul_f64(0.5 + 0.5 * random.clamp(0.0, 1.0))
+    }
+
+    /// The delay before the next attempt, with fresh jitter.
+    pub fn next_delay(&mut self) -> Duration {
+        self.next_delay_with(random_unit())
+    }
+
+    /// Call after a successful login.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// A number in `0.0..1.0` that differs between processes and calls; good enough for jitter.
+pub fn random_unit() -> f64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_max_with_jitter_in_range() {
+        let mut b = Backoff::default();
+        let full: Vec<u64> = (0..8).map(|_| b.next_delay_with(1.0).as_secs()).collect();
+        assert_eq!(full, vec![1, 2, 4, 8, 16, 32, 60, 60]);
+        b.reset();
+        assert_eq!(b.next_delay_with(0.0), Duration::from_millis(500));
+        for _ in 0..100 {
+            let r = random_unit();
+            assert!((0.0..1.0).contains(&r));
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! One owner per TLS stream, without polling.
+//!
+//! native-tls needs `&mut` to read and to write, so a thread blocked reading a TLS stream
+//! cannot let another thread write to it. Instead, each connection has two threads:
+//!
+//! ```text
+//!   socket ──raw bytes──▶ reader thread ──▶ ┌─────────┐
+//!                                           │ Mailbox │ ──▶ owner thread ──TLS──▶ socket
+//!   other threads ──outgoing frames───────▶ └─────────┘     (decrypts, handles lines,
+//!                                                             writes coalesced frames)
+//! ```
+//!
+//! The reader thread only moves ciphertext from the socket into the [`Mailbox`]. The owner
+//! thread, which alone holds the [`TlsStream`], sleeps on the mailbox until bytes arrive, a
+//! frame is queued, a close is requested or its deadline passes; idle connections cost no CPU
+//! and a frame goes out the moment it is queued. The TLS stream reads from an in-memory buffer
+//! ([`Transport`] in piped mode) and writes straight to the socket.
+//!
+//! The handshake runs before the reader thread exists, reading the socket directly under a
+//! deadline. Any bytes that arrived with the handshake's last record stay inside the same
+//! TLS stream, so nothing is lost in the switch.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use native_tls::TlsStream;
+
+use crate::framing::LineBuffer;
+
+/// A serialized line shared by every recipient of a broadcast.
+pub type Frame = Arc<[u8]>;
+
+/// Raw bytes the reader may queue before it waits for the owner: bounds a flooder's cost.
+const INCOMING_CAP: usize = 64 * 1024;
+/// Size of one socket read.
+const READ_CHUNK: usize = 8 * 1024;
+/// Stack of a reader thread: it only moves bytes, and 10,000 of them must stay cheap.
+const READER_STACK: usize = 64 * 1024;
+
+/// Why a frame could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The owner is closing or gone.
+    Closed,
+    /// The queue is over its byte budget: the peer is not reading fast enough. The mailbox is
+    /// now closed, and the owner will see [`Wake::overflowed`].
+    Overflow,
+}
+
+/// What woke the owner; several things can be true at once.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Wake {
+    /// New complete lines may be waiting in [`Pipe::lines`].
+    pub input: bool,
+    /// The peer closed the connection, or reading failed (the text says how).
+    pub peer_gone: Option<String>,
+    /// Someone called [`Mailbox::close`] with this bye line (may be empty).
+    pub close_requested: Option<Vec<u8>>,
+    /// The outgoing queue overflowed its budget.
+    pub overflowed: bool,
+    /// The deadline passed with nothing else to do.
+    pub timed_out: bool,
+}
+
+#[derive(Default)]
+struct State {
+    incoming: Vec<u8>,
+    outgoing: VecDeque<Frame>,
+    outgoing_bytes: usize,
+    peer_gone: Option<String>,
+    close: Option<Vec<u8>>,
+    overflowed: bool,
+    closed: bool,
+}
+
+/// Where other threads leave work for a connection's owner thread.
+pub struct Mailbox {
+    state: Mutex<State>,
+    owner_wakeup: Condvar,
+    reader_wakeup: Condvar,
+    budget: usize,
+    socket: TcpStream,
+}
+
+impl Mailbox {
+    fn new(socket: TcpStream, budget: usize) -> Mailbox {
+        Mailbox {
+            state: Mutex::new(State::default()),
+            owner_wakeup: Condvar::new(),
+            reader_wakeup: Condvar::new(),
+            budget,
+            socket,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state inconsistent (every update is
+        // a single push or swap), so a poisoned lock is still safe to use.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a frame for the peer without blocking. Past the byte budget the mailbox closes
+    /// and reports [`PushError::Overflow`]; the caller decides what to tell others.
+    pub fn push(&self, frame: Frame) -> Result<(), PushError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(PushError::Closed);
+        }
+        if state.outgoing_bytes + frame.len() > self.budget && !state.outgoing.is_empty() {
+            state.closed = true;
+            state.overflowed = true;
+            state.outgoing.clear();
+            state.outgoing_bytes = 0;
+            drop(state);
+            self.owner_wakeup.notify_one();
+            self.reader_wakeup.notify_one();
+            return Err(PushError::Overflow);
+        }
+        let was_idle = state.outgoing.is_empty();
+        state.outgoing_bytes += frame.len();
+        state.outgoing.push_back(frame);
+        drop(state);
+        if was_idle {
+            // An owner with frames already queued is awake or about to be: no need to wake it.
+            self.owner_wakeup.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Asks the owner to send `bye` (after what is already queued) and close. Idempotent.
+    pub fn close(&self, bye: Vec<u8>) {
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        state.closed = true;
+        state.close = Some(bye);
+        drop(state);
+        self.owner_wakeup.notify_one();
+        self.reader_wakeup.notify_one();
+    }
+
+    /// Whether the mailbox no longer accepts frames.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Closes the socket under both threads: unblocks a read or a stuck write at once.
+    pub fn abort(&self) {
+        let _ = self.socket.shutdown(Shutdown::Both);
+        self.lock().closed = true;
+        self.owner_wakeup.notify_one();
+        self.reader_wakeup.notify_one();
+    }
+
+    fn deliver_incoming(&self, bytes: &[u8]) -> bool {
+        let mut state = self.lock();
+        while state.incoming.len() >= INCOMING_CAP && !state.closed {
+            state = self
+                .reader_wakeup
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        if state.closed {
+            return false;
+        }
+        let was_empty = state.incoming.is_empty();
+        state.incoming.extend_from_slice(bytes);
+        drop(state);
+        if was_empty {
+            self.owner_wakeup.notify_one();
+        }
+        true
+    }
+
+    fn reader_done(&self, why: String) {
+        self.lock().peer_gone.get_or_insert(why);
+        self.owner_wakeup.notify_one();
+    }
+}
+
+/// What a TLS stream reads from and writes to.
+///
+/// In direct mode (during the handshake) reads come from the socket, bounded by a deadline.
+/// In piped mode reads come from bytes the owner moved out of the mailbox, and an empty buffer
+/// reads as [`io::ErrorKind::WouldBlock`], which TLS passes up unchanged.
+pub struct Transport {
+    socket: TcpStream,
+    inbuf: Vec<u8>,
+    inpos: usize,
+    deadline: Option<Instant>,
+    piped: bool,
+}
+
+impl Transport {
+    /// A transport in direct mode: reads fail with `TimedOut` after `deadline`.
+    pub fn new(socket: TcpStream, deadline: Instant) -> Transport {
+        Transport {
+            socket,
+            inbuf: Vec::new(),
+            inpos: 0,
+            deadline: Some(deadline),
+            piped: false,
+        }
+    }
+
+    /// The underlying socket.
+    pub fn socket(&self) -> &TcpStream {
+        &self.socket
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.piped {
+            let available = &self.inbuf[self.inpos..];
+            if available.is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            self.inpos += n;
+            if self.inpos == self.inbuf.len() {
+                self.inbuf.clear();
+                self.inpos = 0;
+            }
+            return Ok(n);
+        }
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "handshake timed out",
+                ));
+            }
+            self.socket.set_read_timeout(Some(left))?;
+        }
+        self.socket.read(buf)
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.socket.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.socket.flush()
+    }
+}
+
+/// A TLS connection after its handshake, owned by one thread.
+pub struct Pipe {
+    tls: TlsStream<Transport>,
+    mailbox: Arc<Mailbox>,
+    /// Decrypted input, split into lines.
+    pub lines: LineBuffer,
+    /// Replies the owner wants to send; written with the queued frames on [`Pipe::flush`].
+    pub out: Vec<u8>,
+    plain: Box<[u8]>,
+    taken: VecDeque<Frame>,
+}
+
+impl Pipe {
+    /// Switches a handshaken stream to piped mode and starts its reader thread. `budget` is
+    /// how many bytes other threads may queue before [`PushError::Overflow`]; writes that
+    /// block longer than `write_timeout` fail.
+    pub fn start(
+        mut tls: TlsStream<Transport>,
+        budget: usize,
+        write_timeout: Duration,
+        max_line: usize,
+    ) -> io::Result<Pipe> {
+        let transport = tls.get_mut();
+        transport.socket.set_read_timeout(None)?;
+        transport.socket.set_write_timeout(Some(write_timeout))?;
+        transport.socket.set_nodelay(true)?;
+        transport.piped = true;
+        transport.deadline = None;
+        let reader_socket = transport.socket.try_clone()?;
+        let mailbox = Arc::new(Mailbox::new(transport.socket.try_clone()?, budget));
+        let reader_mailbox = Arc::clone(&mailbox);
+        thread::Builder::new()
+            .name("reader".into())
+            .stack_size(READER_STACK)
+            .spawn(move || read_socket(reader_socket, &reader_mailbox))?;
+        let mut pipe = Pipe {
+            tls,
+            mailbox,
+            lines: LineBuffer::new(max_line),
+            out: Vec::new(),
+            plain: vec![0; 16 * 1024].into_boxed_slice(),
+            taken: VecDeque::new(),
+        };
+        // The handshake may have read application data along with its last record.
+        pipe.decrypt()?;
+        Ok(pipe)
+    }
+
+    /// The mailbox other threads use to queue frames for this connection.
+    pub fn mailbox(&self) -> &Arc<Mailbox> {
+        &self.mailbox
+    }
+
+    /// Sleeps until there is input, queued frames, a close request, the peer leaves, or
+    /// `deadline` passes. Queued frames are moved to [`Pipe::out`]; decrypted input to
+    /// [`Pipe::lines`].
+    pub fn wait(&mut self, deadline: Option<Instant>) -> io::Result<Wake> {
+        let mut wake = Wake::default();
+        {
+            let mut state = self.mailbox.lock();
+            loop {
+                let ready = !state.incoming.is_empty()
+                    || !state.outgoing.is_empty()
+                    || state.peer_gone.is_some()
+                    || state.close.is_some()
+                    || state.overflowed
+                    || (state.closed && state.peer_gone.is_none());
+                if ready {
+                    break;
+                }
+                match deadline {
+                    None => {
+                        state = self
+                            .mailbox
+                            .owner_wakeup
+                            .wait(state)
+                            .unwrap_or_else(|e| e.into_inner())
+                    }
+                    Some(deadline) => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            wake.timed_out = true;
+                            break;
+                        }
+                        state = self
+                            .mailbox
+                            .owner_wakeup
+                            .wait_timeout(state, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
+            }
+            let transport = self.tls.get_mut();
+            if !state.incoming.is_empty() {
+                if transport.inbuf.is_empty() {
+                    std::mem::swap(&mut transport.inbuf, &mut state.incoming);
+                    transport.inpos = 0;
+                } else {
+                    transport.inbuf.extend_from_slice(&state.incoming);
+                    state.incoming.clear();
+                }
+                self.mailbox.reader_wakeup.notify_one();
+            }
+            std::mem::swap(&mut self.taken, &mut state.outgoing);
+            state.outgoing_bytes = 0;
+            wake.overflowed = state.overflowed;
+            wake.close_requested = state.close.take();
+            if state.closed && wake.close_requested.is_none() && !wake.overflowed {
+                wake.peer_gone = Some("connection aborted".into());
+            }
+            if let Some(why) = &state.peer_gone {
+                wake.peer_gone = Some(why.clone());
+            }
+        }
+        for frame in self.taken.drain(..) {
+            self.out.extend_from_slice(&frame);
+        }
+        if !self.tls.get_ref().inbuf.is_empty() {
+            wake.input = true;
+            if let Some(why) = self.decrypt()? {
+                wake.peer_gone.get_or_insert(why);
+            }
+        }
+        Ok(wake)
+    }
+
+    /// Decrypts whatever the transport holds into `lines`; `Some` if the peer closed TLS.
+    fn decrypt(&mut self) -> io::Result<Option<String>> {
+        loop {
+            match self.tls.read(&mut self.plain) {
+                Ok(0) => return Ok(Some("closed by peer".into())),
+                Ok(n) => self.lines.extend(&self.plain[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes everything in [`Pipe::out`] as one TLS write.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let result = self.tls.write_all(&self.out);
+        self.out.clear();
+        if self.out.capacity() > 256 * 1024 {
+            self.out.shrink_to(16 * 1024);
+        }
+        result
+    }
+
+    /// Sends `bytes` now (after anything in `out`), for a last word before closing.
+    pub fn send_now(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.extend_from_slice(bytes);
+        self.flush()
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        // Say goodbye at the TLS level when the peer is still listening, then unblock the
+        // reader thread. A peer that stopped reading gets no more of our time.
+        let socket = &self.tls.get_ref().socket;
+        if socket
+            .set_write_timeout(Some(Duration::from_secs(1)))
+            .is_ok()
+        {
+            let _ = self.tls.shutdown();
+        }
+        self.mailbox.abort();
+    }
+}
+
+fn read_socket(mut socket: TcpStream, mailbox: &Mailbox) {
+    let mut chunk = [0u8; READ_CHUNK];
+    loop {
+        match socket.read(&mut chunk) {
+            Ok(0) => return mailbox.reader_done("closed by peer".into()),
+            Ok(n) => {
+                if !mailbox.deliver_incoming(&chunk[..n]) {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return mailbox.reader_done(e.to_string()),
+        }
+    }
+}
