@@ -1,1 +1,267 @@
-fn main() {}
+//! The tlschat server: a TLS group chat room.
+//!
+//! Run it with `cargo run --bin server` (port 8888, the development certificate in `certs/`);
+//! `--help` lists the options. Clients connect over TLS and speak one JSON object per line
+//! (PROTOCOL.md). A client sends `login` with a nickname and gets `welcome` with the people
+//! online and the recent history; after that, each `broadcast` it sends is stamped by the
+//! server with a sequence number, the time and the sender's identity, and delivered to
+//! everyone in the room, the sender included. `join`, `leave` and `rename` notices keep every
+//! user list current.
+//!
+//! ```text
+//!  accept loop ──spawns──▶ connection thread (one per user: handshake, login, its TLS stream)
+//!                              │ say / whisper / join / leave
+//!                              ▼
+//!                            Room (users, history) ──same bytes──▶ every user's Mailbox
+//! ```
+//!
+//! A connection's thread is the only one that touches its TLS stream; the room never writes
+//! to a socket, it queues bytes, so one slow or hostile client cannot stall the others.
+
+#[path = "server/error.rs"]
+mod error;
+#[path = "server/options.rs"]
+mod options;
+#[path = "server/room.rs"]
+mod room;
+#[path = "server/session.rs"]
+mod session;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use native_tls::{Identity, TlsAcceptor};
+
+use error::Error;
+use options::{Command, Options};
+use room::Room;
+use session::Shared;
+
+/// Logs one line to stderr, prefixed with the time.
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => {
+        eprintln!("{} {}", tlschat::time::now(), format_args!($($arg)*))
+    };
+}
+
+/// Connections still in their handshake or login beyond the room's size are turned away, so
+/// a flood of half-open connections cannot exhaust threads.
+const EXTRA_CONNECTIONS: usize = 256;
+/// Stack of a connection thread: enough for the TLS handshake, small enough for thousands.
+const SESSION_STACK: usize = 256 * 1024;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), Error> {
+    let options = match options::parse(std::env::args().skip(1))? {
+        Command::Help => {
+            print!("{}", options::USAGE);
+            return Ok(());
+        }
+        Command::Serve(options) => options,
+    };
+    let (acceptor, fingerprint) = load_identity(&options)?;
+    let password = match &options.password_file {
+        None => None,
+        Some(path) => Some(read_password(path)?),
+    };
+    let listener = TcpListener::bind(options.listen).map_err(|source| Error::Listen {
+        addr: options.listen,
+        source,
+    })?;
+    let local = listener.local_addr().map_err(|source| Error::Io {
+        doing: "reading the listening address",
+        source,
+    })?;
+    log!("tlschat server listening on {local} (TLS)");
+    log!("certificate SHA-256 fingerprint: {fingerprint}");
+    if options.cert == Options::default().cert {
+        log!("using the bundled development certificate; ./ca_gen.sh makes your own");
+    }
+    if password.is_some() {
+        log!("the room is private: logins need the password");
+    }
+
+    let shared = Arc::new(Shared {
+        room: Room::new(options.max_users, options.history),
+        acceptor,
+        options,
+        password,
+    });
+    let stopping = Arc::new(AtomicBool::new(false));
+    install_signal_handler(local, Arc::clone(&stopping))?;
+    let live = Arc::new(LiveCount::default());
+    accept_loop(&listener, &shared, &stopping, &live);
+
+    log!("shutting down: telling {} users", shared.room.len());
+    shared.room.shut_down("server shutting down");
+    if !live.wait_for_zero(Duration::from_secs(3)) {
+        log!("some connections did not close in time; exiting anyway");
+    }
+    log!("stopped");
+    Ok(())
+}
+
+fn accept_loop(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    stopping: &AtomicBool,
+    live: &Arc<LiveCount>,
+) {
+    let limit = shared.options.max_users + EXTRA_CONNECTIONS;
+    for stream in listener.incoming() {
+        if stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let socket = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                // Usually out of file descriptors; pausing lets some connections close.
+                log!("accept failed: {e}");
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let peer = socket
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        if live.count.load(Ordering::SeqCst) >= limit {
+            log!("{peer}: turned away: {limit} connections already open");
+            continue;
+        }
+        spawn_session(socket, peer, shared, live);
+    }
+}
+
+fn spawn_session(socket: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, live: &Arc<LiveCount>) {
+    live.add();
+    let shared = Arc::clone(shared);
+    let thread_live = Arc::clone(live);
+    let spawned = thread::Builder::new()
+        .name(format!("conn {peer}"))
+        .stack_size(SESSION_STACK)
+        .spawn(move || {
+            let outcome = session::serve(socket, peer, &shared);
+            log!("{peer}: {outcome}");
+            thread_live.remove();
+        });
+    if let Err(e) = spawned {
+        log!("{peer}: could not start a thread: {e}");
+        live.remove();
+    }
+}
+
+fn load_identity(options: &Options) -> Result<(TlsAcceptor, String), Error> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|source| Error::File {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let cert = read(&options.cert)?;
+    let key = read(&options.key)?;
+    let identity = Identity::from_pkcs8(&cert, &key).map_err(|e| Error::Tls {
+        detail: format!(
+            "{} / {}: {e}",
+            options.cert.display(),
+            options.key.display()
+        ),
+    })?;
+    let acceptor = TlsAcceptor::builder(identity)
+        .min_protocol_version(Some(native_tls::Protocol::Tlsv12))
+        .build()
+        .map_err(|e| Error::Tls {
+            detail: e.to_string(),
+        })?;
+    let fingerprint = tlschat::certs::first_certificate_der(&cert)
+        .map(|der| tlschat::certs::fingerprint(&der))
+        .unwrap_or_else(|| "unknown".into());
+    Ok((acceptor, fingerprint))
+}
+
+fn read_password(path: &std::path::Path) -> Result<String, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let password = text.lines().next().unwrap_or("").to_string();
+    if password.is_empty() {
+        return Err(Error::Usage(format!(
+            "the password file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(password)
+}
+
+/// On Ctrl-C or SIGTERM, stop accepting: set the flag, then wake `accept` with a connection.
+fn install_signal_handler(local: SocketAddr, stopping: Arc<AtomicBool>) -> Result<(), Error> {
+    let mut wake_addr = local;
+    if wake_addr.ip().is_unspecified() {
+        wake_addr.set_ip(if local.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    ctrlc::set_handler(move || {
+        if !stopping.swap(true, Ordering::SeqCst) {
+            let _ = TcpStream::connect_timeout(&wake_addr, Duration::from_secs(1));
+        }
+    })
+    .map_err(|e| Error::Io {
+        doing: "installing the Ctrl-C handler",
+        source: std::io::Error::other(e),
+    })
+}
+
+/// How many connection threads are alive, so shutdown can wait for them.
+#[derive(Default)]
+struct LiveCount {
+    count: AtomicUsize,
+    lock: Mutex<()>,
+    zero: Condvar,
+}
+
+impl LiveCount {
+    fn add(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn remove(&self) {
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.zero.notify_all();
+        }
+    }
+
+    fn wait_for_zero(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.count.load(Ordering::SeqCst) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            guard = self
+                .zero
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+}

@@ -211,6 +211,8 @@ pub enum ByeCode {
     LoginTimeout,
     /// The client broke the protocol (for example an over-long line).
     ProtocolError,
+    /// Too many rejected messages in a row (flooding).
+    Flooding,
     /// Login was refused (wrong password, room full); the `error` before it says why.
     Refused,
     #[serde(other)]

@@ -188,6 +188,7 @@ impl Mailbox {
 /// In direct mode (during the handshake) reads come from the socket, bounded by a deadline.
 /// In piped mode reads come from bytes the owner moved out of the mailbox, and an empty buffer
 /// reads as [`io::ErrorKind::WouldBlock`], which TLS passes up unchanged.
+#[derive(Debug)]
 pub struct Transport {
     socket: TcpStream,
     inbuf: Vec<u8>,
@@ -403,6 +404,24 @@ impl Pipe {
             self.out.shrink_to(16 * 1024);
         }
         result
+    }
+
+    /// Adds a reply to [`Pipe::out`] after every frame queued so far, so a peer sees the
+    /// effects of its earlier requests before the answers to its later ones.
+    pub fn reply(&mut self, bytes: &[u8]) {
+        self.take_queued();
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn take_queued(&mut self) {
+        {
+            let mut state = self.mailbox.lock();
+            std::mem::swap(&mut self.taken, &mut state.outgoing);
+            state.outgoing_bytes = 0;
+        }
+        for frame in self.taken.drain(..) {
+            self.out.extend_from_slice(&frame);
+        }
     }
 
     /// Sends `bytes` now (after anything in `out`), for a last word before closing.

@@ -1,0 +1,148 @@
+//! Command-line options of the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Error;
+
+pub const USAGE: &str = "\
+tlschat server: a TLS group chat room.
+
+Usage: server [OPTIONS]
+
+Options:
+  --listen ADDR:PORT        where to listen [default: 0.0.0.0:8888]
+  --cert FILE               server certificate, PEM [default: certs/server.crt]
+  --key FILE                its private key, PEM (PKCS#8) [default: certs/server.key]
+  --password-file FILE      make the room private: logins must send this password
+                            (the file's first line)
+  --max-users N             most users in the room at once [default: 1000]
+  --history N               recent messages sent to each user who joins [default: 200]
+  --rate N                  flood control: messages per second per user [default: 5]
+  --burst N                 flood control: messages a user may send at once [default: 10]
+  --no-flood-control        no per-user message rate limit (for benchmarks)
+  --send-budget BYTES       bytes queued for one user before it is disconnected as too
+                            slow [default: 2097152]
+  --idle-timeout SECS       disconnect users silent this long; they are pinged at half
+                            of it [default: 120]
+  --login-timeout SECS      time to send `login` after connecting [default: 30]
+  --handshake-timeout SECS  time to complete the TLS handshake [default: 10]
+  -h, --help                show this help
+
+Make your own certificates with ./ca_gen.sh; clients trust certs/ca.crt.
+Logs go to stderr, one line per event.
+";
+
+/// Everything the server can be told on its command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub listen: SocketAddr,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub password_file: Option<PathBuf>,
+    pub max_users: usize,
+    pub history: usize,
+    /// Messages per second and burst; `None` switches flood control off.
+    pub flood: Option<(f64, f64)>,
+    pub send_budget: usize,
+    pub idle_timeout: Duration,
+    pub login_timeout: Duration,
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: SocketAddr::from(([0, 0, 0, 0], tlschat::DEFAULT_PORT)),
+            cert: "certs/server.crt".into(),
+            key: "certs/server.key".into(),
+            password_file: None,
+            max_users: 1000,
+            history: 200,
+            flood: Some((5.0, 10.0)),
+            send_budget: 2 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(120),
+            login_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the command line asks for.
+pub enum Command {
+    Serve(Options),
+    Help,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
+    let mut opts = Options::default();
+    let mut args = args.into_iter();
+    let (mut rate, mut burst, mut flood_on) = (5.0, 10.0, true);
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| Error::Usage(format!("{name} needs a value")))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--listen" => opts.listen = parse_addr(&value()?)?,
+            "--cert" => opts.cert = value()?.into(),
+            "--key" => opts.key = value()?.into(),
+            "--password-file" => opts.password_file = Some(value()?.into()),
+            "--max-users" => opts.max_users = number(&name, &value()?, 1)?,
+            "--history" => opts.history = number(&name, &value()?, 0)?,
+            "--rate" => rate = number::<f64>(&name, &value()?, 0.0)?,
+            "--burst" => burst = number::<f64>(&name, &value()?, 1.0)?,
+            "--no-flood-control" => flood_on = false,
+            "--send-budget" => opts.send_budget = number(&name, &value()?, 1024)?,
+            "--idle-timeout" => opts.idle_timeout = seconds(&name, &value()?)?,
+            "--login-timeout" => opts.login_timeout = seconds(&name, &value()?)?,
+            "--handshake-timeout" => opts.handshake_timeout = seconds(&name, &value()?)?,
+            _ => return Err(Error::Usage(format!("unknown option {arg:?}"))),
+        }
+    }
+    if rate <= 0.0 {
+        return Err(Error::Usage("--rate must be above 0".into()));
+    }
+    opts.flood = flood_on.then_some((rate, burst));
+    Ok(Command::Serve(opts))
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, Error> {
+    let with_host = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_string()
+    };
+    with_host.parse().map_err(|_| {
+        Error::Usage(format!(
+            "--listen takes ADDR:PORT such as 0.0.0.0:8888 or 127.0.0.1:0, not {text:?}"
+        ))
+    })
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    name: &str,
+    text: &str,
+    min: T,
+) -> Result<T, Error> {
+    match text.parse::<T>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(Error::Usage(format!(
+            "{name} takes a number of at least {min}, not {text:?}"
+        ))),
+    }
+}
+
+fn seconds(name: &str, text: &str) -> Result<Duration, Error> {
+    let secs: f64 = number(name, text, 0.001)?;
+    Ok(Duration::from_secs_f64(secs))
+}
