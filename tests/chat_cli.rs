@@ -1,0 +1,226 @@
+//! The terminal client end to end: the real `chat` binary against the real server, on
+//! ephemeral loopback ports, with another participant played by the shared test client.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Server, PATIENCE};
+use tlschat::ServerMsg;
+
+/// The `chat` binary with piped stdin and stdout; killed on drop.
+struct Chat {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Chat {
+    fn start(args: &[&str]) -> Chat {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the chat binary");
+        let stdin = child.stdin.take();
+        let out = child.stdout.take().expect("chat stdout");
+        let (tx, stdout) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Chat {
+            child,
+            stdin,
+            stdout,
+            seen: Vec::new(),
+        }
+    }
+
+    fn join(server: &Server, nickname: &str) -> Chat {
+        let mut chat = Chat::start(&["--server", &server.addr(), "--nickname", nickname]);
+        chat.expect(&format!("You are {nickname} on the server"));
+        chat
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{line}").expect("write to chat stdin");
+    }
+
+    /// Waits for an output line containing `needle`, returning it.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("chat never printed {needle:?}; it printed {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Closes stdin (unless done already) and waits for the exit status and stderr.
+    fn finish(&mut self) -> (ExitStatus, String) {
+        self.stdin = None;
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for chat") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "chat did not exit");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_string(&mut stderr);
+        }
+        (status, stderr)
+    }
+}
+
+impl Drop for Chat {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next room message not sent by bob himself (he gets his own echo first).
+fn from_alice(bob: &mut common::Client) -> tlschat::ChatMessage {
+    loop {
+        let m = bob.recv_message();
+        if m.sender_nickname != "bob" {
+            return m;
+        }
+    }
+}
+
+#[test]
+fn talks_with_another_client_and_quits_cleanly() {
+    let server = Server::start(&[]);
+    let mut alice = Chat::join(&server, "alice");
+    let (mut bob, _) = server.join("bob");
+    alice.expect("* bob joined");
+
+    bob.say("hello from bob");
+    assert!(alice.expect("<bob> hello from bob").starts_with('['));
+
+    alice.type_line("hi bob");
+    let m = from_alice(&mut bob);
+    assert_eq!(
+        (m.sender_nickname.as_str(), m.message.as_str()),
+        ("alice", "hi bob")
+    );
+
+    alice.type_line("/me waves");
+    let m = from_alice(&mut bob);
+    assert!(m.action && m.message == "waves");
+    alice.expect("* alice waves");
+
+    alice.type_line("/msg bob psst");
+    match bob.recv_until("a private message", |m| matches!(m, ServerMsg::Private(_))) {
+        ServerMsg::Private(p) => assert_eq!(
+            (p.to_nickname.as_str(), p.message.as_str()),
+            ("bob", "psst")
+        ),
+        _ => unreachable!(),
+    }
+    alice.expect("-> *bob* psst");
+    bob.send(r#"{"type":"private","to":"alice","message":"back"}"#);
+    alice.expect("*bob* back");
+
+    alice.type_line("/frob");
+    alice.expect("! Unknown command /frob");
+    alice.type_line("/msg nobody there");
+    alice.expect("! ");
+
+    alice.type_line("/nick alicia");
+    alice.expect("* alice is now known as alicia");
+    bob.recv_until("the rename", |m| matches!(m, ServerMsg::Rename { .. }));
+
+    alice.type_line("/quit");
+    let (status, stderr) = alice.finish();
+    assert!(status.success(), "exit {status:?}, stderr {stderr}");
+    match bob.recv_until("alicia leaving", |m| matches!(m, ServerMsg::Leave { .. })) {
+        ServerMsg::Leave { nickname, .. } => assert_eq!(nickname, "alicia"),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn end_of_input_sends_what_was_piped_then_quits() {
+    let server = Server::start(&[]);
+    let (mut bob, _) = server.join("bob");
+    let mut script = Chat::start(&["--server", &server.addr(), "--nickname", "script"]);
+    script.type_line("one");
+    script.type_line("two");
+    let (status, stderr) = script.finish();
+    assert!(status.success(), "exit {status:?}, stderr {stderr}");
+    assert_eq!(bob.recv_message().message, "one");
+    assert_eq!(bob.recv_message().message, "two");
+}
+
+#[test]
+fn json_mode_prints_protocol_lines() {
+    let server = Server::start(&[]);
+    let mut bot = Chat::start(&["--server", &server.addr(), "--nickname", "bot", "--json"]);
+    let welcome = bot.expect(r#""type":"welcome""#);
+    assert!(matches!(
+        tlschat::decode_server(welcome.as_bytes()),
+        Ok(ServerMsg::Welcome(_))
+    ));
+    let (mut bob, _) = server.join("bob");
+    bob.say("for scripts");
+    let line = bot.expect("for scripts");
+    match tlschat::decode_server(line.as_bytes()) {
+        Ok(ServerMsg::Message(m)) => assert_eq!(m.sender_nickname, "bob"),
+        other => panic!("not a message line: {other:?}"),
+    }
+    let (status, _) = bot.finish();
+    assert!(status.success());
+}
+
+#[test]
+fn closed_port_fails_with_a_sentence() {
+    // A port that was just free: bind, note it, release it.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("ephemeral port")
+        .port();
+    let server = format!("127.0.0.1:{port}");
+    let mut chat = Chat::start(&["--server", &server, "--nickname", "x"]);
+    let (status, stderr) = chat.finish();
+    assert!(!status.success());
+    assert!(
+        stderr.contains(&format!(
+            "Could not connect to {server}: connection refused"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn taken_nickname_fails_with_the_reason() {
+    let server = Server::start(&[]);
+    let (_bob, _) = server.join("bob");
+    let mut chat = Chat::start(&["--server", &server.addr(), "--nickname", "BOB"]);
+    let (status, stderr) = chat.finish();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("refused the login") && stderr.contains("taken"),
+        "{stderr}"
+    );
+}
