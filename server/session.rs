@@ -217,10 +217,13 @@ impl Session<'_> {
             Ok(msg) => msg,
             Err(e) => return self.reject(out, e.code, e.detail),
         };
-        if !matches!(
-            msg,
-            ClientMsg::Ping | ClientMsg::Pong | ClientMsg::Quit { .. }
-        ) {
+        // Keep-alives, leaving and the first login are free; everything else is metered.
+        let metered = match msg {
+            ClientMsg::Ping | ClientMsg::Pong | ClientMsg::Quit { .. } => false,
+            ClientMsg::Login { .. } => self.id.is_some(),
+            _ => true,
+        };
+        if metered {
             if let Some(bucket) = &mut self.bucket {
                 if let Err(wait) = bucket.take(Instant::now()) {
                     let ms = wait.as_millis().max(1) as u64;

@@ -1,0 +1,228 @@
+//! Helpers for end-to-end tests: the real server binary on an ephemeral loopback port, and a
+//! small blocking TLS client that can send anything, well-formed or not.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use native_tls::{Certificate, TlsConnector, TlsStream};
+use tlschat::framing::LineBuffer;
+use tlschat::{decode_server, ServerMsg, Welcome};
+
+/// How long any single expectation may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The server binary, running until dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts the server on 127.0.0.1 with an ephemeral port and extra `args`.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server binary");
+        let stderr = child.stderr.take().expect("server stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = mpsc::channel();
+        let thread_log = Arc::clone(&log);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    let _ = port_tx.send(port.parse::<u16>().unwrap_or(0));
+                }
+                thread_log.lock().unwrap().push(line);
+            }
+        });
+        let port = port_rx
+            .recv_timeout(PATIENCE)
+            .expect("the server did not say where it listens");
+        Server { child, port, log }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Connects and logs in; panics unless `welcome` arrives.
+    pub fn join(&self, nickname: &str) -> (Client, Welcome) {
+        let mut client = Client::connect(self.port);
+        let welcome = client.login(nickname);
+        (client, welcome)
+    }
+
+    /// Waits until a server log line contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?}: {:#?}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for server") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit after SIGTERM"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking test client over real TLS, trusting the bundled CA.
+pub struct Client {
+    pub tls: TlsStream<TcpStream>,
+    lines: LineBuffer,
+}
+
+impl Client {
+    pub fn connect(port: u16) -> Client {
+        let socket = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        socket.set_read_timeout(Some(PATIENCE)).unwrap();
+        socket.set_write_timeout(Some(PATIENCE)).unwrap();
+        let ca = Certificate::from_pem(tlschat::connect::BUNDLED_CA).unwrap();
+        let connector = TlsConnector::builder()
+            .add_root_certificate(ca)
+            .build()
+            .unwrap();
+        let tls = connector
+            .connect("localhost", socket)
+            .expect("TLS handshake");
+        Client {
+            tls,
+            lines: LineBuffer::new(1 << 24),
+        }
+    }
+
+    /// Sends raw bytes as they are.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.tls.write_all(bytes).expect("send");
+        self.tls.flush().expect("flush");
+    }
+
+    /// Sends one line; the `\n` is added.
+    pub fn send(&mut self, json: &str) {
+        self.send_raw(format!("{json}\n").as_bytes());
+    }
+
+    pub fn say(&mut self, text: &str) {
+        self.send(&serde_json::json!({"type": "broadcast", "message": text}).to_string());
+    }
+
+    pub fn login(&mut self, nickname: &str) -> Welcome {
+        self.send(&serde_json::json!({"type": "login", "nickname": nickname}).to_string());
+        match self.recv() {
+            ServerMsg::Welcome(w) => w,
+            other => panic!("expected welcome for {nickname}, got {other:?}"),
+        }
+    }
+
+    /// The next line as raw text, or `None` when the server closed the connection.
+    pub fn recv_line(&mut self) -> Option<String> {
+        let mut chunk = [0u8; 16384];
+        loop {
+            if let Some(line) = self.lines.next_line().expect("line within limit") {
+                return Some(String::from_utf8(line.to_vec()).expect("UTF-8 from server"));
+            }
+            match self.tls.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.lines.extend(&chunk[..n]),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    panic!("nothing from the server within {PATIENCE:?}")
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// The next message; panics on timeout or close.
+    pub fn recv(&mut self) -> ServerMsg {
+        let line = self.recv_line().expect("connection closed while waiting");
+        decode_server(line.as_bytes()).unwrap_or_else(|e| panic!("bad line {line}: {e:?}"))
+    }
+
+    /// Skips messages until one matches, returning it.
+    pub fn recv_until(&mut self, what: &str, pred: impl Fn(&ServerMsg) -> bool) -> ServerMsg {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            let msg = self.recv();
+            if pred(&msg) {
+                return msg;
+            }
+        }
+    }
+
+    /// The next error's code, skipping other traffic.
+    pub fn recv_error(&mut self) -> (tlschat::ErrorCode, String) {
+        match self.recv_until("an error", |m| matches!(m, ServerMsg::Error { .. })) {
+            ServerMsg::Error { code, message, .. } => (code, message),
+            _ => unreachable!(),
+        }
+    }
+
+    /// The next broadcast message's text and sender, skipping notices.
+    pub fn recv_message(&mut self) -> tlschat::ChatMessage {
+        match self.recv_until("a message", |m| matches!(m, ServerMsg::Message(_))) {
+            ServerMsg::Message(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Reads until the server closes, returning everything it sent last.
+    pub fn recv_all_until_close(&mut self) -> Vec<ServerMsg> {
+        let mut all = Vec::new();
+        while let Some(line) = self.recv_line() {
+            if let Ok(msg) = decode_server(line.as_bytes()) {
+                all.push(msg);
+            }
+        }
+        all
+    }
+}
