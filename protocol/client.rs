@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::connect::{self, ConnectError};
 use crate::pipe::{Frame, Mailbox, Pipe, PushError};
-use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_LINE};
+use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
 
 /// Send a keep-alive `ping` after this long without hearing from the server.
 pub const KEEPALIVE: Duration = Duration::from_secs(30);
@@ -182,7 +182,7 @@ fn connect_and_talk<F: FnMut(NetEvent)>(
         connected.tls,
         config.send_budget,
         config.connect_timeout,
-        MAX_LINE,
+        MAX_SERVER_LINE,
     )
     .map_err(io_error)?;
     {
@@ -228,7 +228,8 @@ fn talk<F: FnMut(NetEvent)>(pipe: &mut Pipe, server: &str, on_event: &mut F) -> 
                 Ok(Some(line)) => line,
                 Ok(None) => break,
                 Err(_) => {
-                    let reason = format!("{server} sent a line longer than {MAX_LINE} bytes");
+                    let reason =
+                        format!("{server} sent a line longer than {MAX_SERVER_LINE} bytes");
                     return closed(&reason, true, "line too long");
                 }
             };

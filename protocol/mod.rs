@@ -23,8 +23,11 @@ use serde::{Deserialize, Serialize};
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Default TCP port of the server.
 pub const DEFAULT_PORT: u16 = 8888;
-/// Longest line either side may send, in bytes, excluding the `\n`.
+/// Longest line a client may send, in bytes, excluding the `\n`.
 pub const MAX_LINE: usize = 16 * 1024;
+/// Longest line a client must accept from the server: `welcome` carries the user list and
+/// the recent history, so it can be far longer than any client line.
+pub const MAX_SERVER_LINE: usize = 64 * 1024 * 1024;
 /// Longest nickname, in characters.
 pub const MAX_NICKNAME_CHARS: usize = 32;
 /// Longest message text, in characters, after trimming.

@@ -1,0 +1,137 @@
+//! The shared client connection (`tlschat::client`) against the real server: what the GTK
+//! client, the terminal client and the load generator all build on.
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{Server, PATIENCE};
+use tlschat::client::{self, ClientConfig, NetEvent};
+use tlschat::connect::BUNDLED_CA;
+use tlschat::{ClientMsg, ServerMsg};
+
+fn start(
+    server: &str,
+    ca: &[u8],
+    nickname: &str,
+) -> (client::ClientHandle, mpsc::Receiver<NetEvent>) {
+    let (tx, rx) = mpsc::channel();
+    let config = ClientConfig::new(server, ca, nickname, None);
+    let handle = client::spawn(config, move |event| {
+        let _ = tx.send(event);
+    });
+    (handle, rx)
+}
+
+fn next(rx: &mpsc::Receiver<NetEvent>) -> NetEvent {
+    rx.recv_timeout(PATIENCE).expect("an event in time")
+}
+
+fn closed_reason(rx: &mpsc::Receiver<NetEvent>) -> (String, bool) {
+    loop {
+        if let NetEvent::Closed { reason, retry, .. } = next(rx) {
+            return (reason, retry);
+        }
+    }
+}
+
+#[test]
+fn connects_logs_in_sends_and_receives_a_large_welcome() {
+    let server = Server::start(&["--no-flood-control"]);
+    // Fill the history so that welcome is far longer than a client line may be.
+    let (mut filler, _) = server.join("filler");
+    for _ in 0..50 {
+        filler.say(&"h".repeat(3000));
+        filler.recv_message();
+    }
+    let (handle, rx) = start(&server.addr(), BUNDLED_CA, "lib");
+    match next(&rx) {
+        NetEvent::Connected { fingerprint, .. } => {
+            let der =
+                tlschat::certs::first_certificate_der(&std::fs::read("certs/server.crt").unwrap())
+                    .unwrap();
+            assert_eq!(fingerprint, tlschat::certs::fingerprint(&der));
+        }
+        other => panic!("expected Connected, got {other:?}"),
+    }
+    match next(&rx) {
+        NetEvent::Server(ServerMsg::Welcome(w)) => assert_eq!(w.history.len(), 50),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+    handle
+        .send(&ClientMsg::Broadcast {
+            message: "from the library".into(),
+            action: true,
+        })
+        .unwrap();
+    let m = filler.recv_message();
+    assert_eq!((m.message.as_str(), m.action), ("from the library", true));
+    handle.quit();
+    let (reason, retry) = closed_reason(&rx);
+    assert!(!retry, "{reason}");
+}
+
+#[test]
+fn a_refused_connection_reads_like_a_sentence() {
+    // Bind and drop to find a port that is closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let (_handle, rx) = start(&addr, BUNDLED_CA, "x");
+    let (reason, retry) = closed_reason(&rx);
+    assert_eq!(
+        reason,
+        format!("Could not connect to {addr}: connection refused")
+    );
+    assert!(retry);
+}
+
+#[test]
+fn a_server_signed_by_another_ca_is_not_trusted() {
+    let server = Server::start(&[]);
+    let other_ca = include_bytes!("fixtures/other_ca.crt");
+    let (_handle, rx) = start(&server.addr(), other_ca, "x");
+    let (reason, retry) = closed_reason(&rx);
+    assert_eq!(
+        reason,
+        format!("The certificate of {} is not trusted: it is not signed by your CA or not made for this address", server.addr())
+    );
+    assert!(!retry, "an untrusted certificate will not fix itself");
+}
+
+#[test]
+fn a_refused_login_and_a_shutdown_are_explained() {
+    let mut server = Server::start(&[]);
+    let (_alice, _) = server.join("alice");
+    let (_h, rx) = start(&server.addr(), BUNDLED_CA, "alice");
+    let mut saw_error = false;
+    let (reason, retry) = loop {
+        match next(&rx) {
+            NetEvent::Server(ServerMsg::Error { code, .. }) => {
+                assert_eq!(code, tlschat::ErrorCode::NicknameTaken);
+                saw_error = true;
+            }
+            NetEvent::Closed { reason, retry, .. } => break (reason, retry),
+            _ => {}
+        }
+    };
+    assert!(saw_error);
+    assert!(reason.contains("is taken"), "{reason}");
+    assert!(!retry);
+
+    let (_bob, rx) = start(&server.addr(), BUNDLED_CA, "bob");
+    assert!(matches!(next(&rx), NetEvent::Connected { .. }));
+    assert!(matches!(next(&rx), NetEvent::Server(ServerMsg::Welcome(_))));
+    server.terminate();
+    let (reason, retry) = closed_reason(&rx);
+    assert_eq!(
+        reason,
+        format!("Disconnected by {}: server shutting down", server.addr())
+    );
+    assert!(retry);
+    std::thread::sleep(Duration::from_millis(10));
+}
