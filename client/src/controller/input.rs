@@ -1,0 +1,149 @@
+//! What the controller does with the message entry: commands, history, completion.
+
+use std::time::SystemTime;
+
+use gtk::prelude::*;
+use tlschat::ClientMsg;
+
+use super::Controller;
+use crate::model::command::{self, Command, HELP};
+use crate::model::room::Update;
+use crate::model::Line;
+use crate::view::status_bar::Tone;
+
+impl Controller {
+    pub(super) fn submit(&mut self) {
+        let raw = self.view.entry.text().to_string();
+        let Some(command) = command::parse(&raw) else {
+            return;
+        };
+        let sent = match command {
+            Command::Say(text) => self.send(ClientMsg::Broadcast {
+                message: text,
+                action: false,
+            }),
+            Command::Me(text) => self.send(ClientMsg::Broadcast {
+                message: text,
+                action: true,
+            }),
+            Command::Msg { to, text } => self.send(ClientMsg::Private {
+                to,
+                message: text,
+                action: false,
+            }),
+            Command::Nick(nick) => {
+                self.view.connect_bar.nickname.set_text(&nick);
+                if self.conn.is_live() {
+                    self.login();
+                } else {
+                    self.local_notice(&format!(
+                        "Your nickname will be {nick}: press Login to join"
+                    ));
+                }
+                true
+            }
+            Command::Quit(reason) => {
+                self.quit(reason);
+                true
+            }
+            Command::Help => {
+                for line in HELP {
+                    self.local_notice(line);
+                }
+                true
+            }
+            Command::Usage(usage) => {
+                self.local_error(&format!("Usage: {usage}"));
+                false
+            }
+            Command::Unknown(name) => {
+                self.local_error(&format!("Unknown command /{name}: type /help for the list"));
+                false
+            }
+        };
+        // A message that could not be sent stays in the entry, so nothing typed is lost.
+        if sent {
+            self.history.push(&raw);
+            self.view.entry.set_text("");
+        }
+    }
+
+    fn send(&mut self, msg: ClientMsg) -> bool {
+        let result = match &self.net {
+            Some(net) if self.conn.is_live() => net.send(&msg),
+            _ => Err(tlschat::client::SendError::NotConnected),
+        };
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                let text = e.to_string();
+                self.view.status.set(&text, Tone::Failed);
+                self.local_error(&text);
+                false
+            }
+        }
+    }
+
+    fn quit(&mut self, reason: Option<String>) {
+        let Some(net) = self.net.take() else {
+            self.local_notice("You are not connected");
+            return;
+        };
+        self.conn.quitting();
+        if reason.is_some() {
+            // The library's quit() carries no reason, so the reason goes first on its own;
+            // the server closes on the first quit and ignores the second.
+            let _ = net.send(&ClientMsg::Quit { reason });
+        }
+        net.quit();
+        // Keep listening to this attempt: its Closed event ends the session cleanly.
+        self.net = Some(net);
+    }
+
+    pub(super) fn history_previous(&mut self) {
+        if let Some(text) = self.history.previous(&self.view.entry.text()) {
+            self.view.set_entry(&text);
+        }
+    }
+
+    pub(super) fn history_next(&mut self) {
+        if let Some(text) = self.history.next() {
+            self.view.set_entry(&text);
+        }
+    }
+
+    pub(super) fn complete(&mut self) {
+        let text = self.view.entry.text().to_string();
+        // GTK counts the cursor in characters; the completer works in bytes.
+        let chars = self.view.entry.position().max(0) as usize;
+        let cursor = text
+            .char_indices()
+            .nth(chars)
+            .map_or(text.len(), |(i, _)| i);
+        let names = self.room.nicknames();
+        if let Some((new_text, new_cursor)) = self.completer.complete(&text, cursor, &names) {
+            self.view.entry.set_text(&new_text);
+            let position = new_text[..new_cursor].chars().count();
+            self.view.entry.set_position(position as i32);
+        }
+    }
+
+    pub(super) fn query(&mut self, nick: &str) {
+        self.view.set_entry(&format!("/msg {nick} "));
+        self.view.entry.grab_focus_without_selecting();
+    }
+
+    fn local_notice(&mut self, text: &str) {
+        let mut update = Update::default();
+        self.room
+            .local(&mut update, Line::notice(SystemTime::now(), text));
+        self.show(update);
+    }
+
+    fn local_error(&mut self, text: &str) {
+        let mut update = Update::default();
+        self.room
+            .local(&mut update, Line::error(SystemTime::now(), text));
+        self.show(update);
+    }
+}

@@ -1,0 +1,237 @@
+//! The controller: the one place that reads events and changes state. It owns the model,
+//! the view and the current connection; the run loop takes one [`Event`] at a time from the
+//! channel and hands it to one method.
+
+mod input;
+mod net;
+
+use std::time::{Duration, Instant};
+
+use async_channel::{Receiver, Sender};
+use gtk::prelude::*;
+use gtk::{gio, glib};
+use tlschat::client::{ClientConfig, NetEvent};
+use tlschat::ClientMsg;
+
+use crate::model::{Completer, Connection, History, Phase, Room};
+use crate::network::Network;
+use crate::transcript::Transcript;
+use crate::view::status_bar::Tone;
+use crate::view::View;
+
+/// Everything that can happen to the client, from the network, the widgets or the clock.
+#[derive(Debug)]
+pub enum Event {
+    /// Something happened on connection attempt `generation`.
+    Net { generation: u64, event: NetEvent },
+    /// Login pressed: connect, reconnect, or change nickname.
+    Login,
+    /// Enter in the message entry.
+    Submit,
+    /// Up in the message entry.
+    HistoryPrevious,
+    /// Down in the message entry.
+    HistoryNext,
+    /// Tab in the message entry.
+    Complete,
+    /// A user in the sidebar was activated: start a private message.
+    Query(String),
+    /// The reconnect countdown ticks.
+    Tick,
+    /// The window is being closed.
+    Close,
+}
+
+/// The controller's state: model, view and connection.
+pub struct Controller {
+    app: gtk::Application,
+    view: View,
+    events: Sender<Event>,
+    ca_pem: Vec<u8>,
+    room: Room,
+    conn: Connection,
+    net: Option<Network>,
+    generation: u64,
+    history: History,
+    completer: Completer,
+    transcript: Option<Transcript>,
+    /// The server asked for a password, so the password field is sent from now on.
+    password_wanted: bool,
+    /// Counts down while waiting to reconnect.
+    ticker: Option<glib::SourceId>,
+}
+
+impl Controller {
+    pub fn new(
+        app: &gtk::Application,
+        view: View,
+        events: Sender<Event>,
+        ca_pem: Vec<u8>,
+        transcript: Option<Transcript>,
+    ) -> Controller {
+        view.connect_events(&events);
+        let controller = Controller {
+            app: app.clone(),
+            view,
+            events,
+            ca_pem,
+            room: Room::default(),
+            conn: Connection::default(),
+            net: None,
+            generation: 0,
+            history: History::default(),
+            completer: Completer::default(),
+            transcript,
+            password_wanted: false,
+            ticker: None,
+        };
+        controller.refresh_status();
+        controller
+    }
+
+    /// Handles events until the channel closes.
+    pub async fn run(mut self, events: Receiver<Event>) {
+        while let Ok(event) = events.recv().await {
+            self.handle(event);
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Net { generation, event } => self.on_net(generation, event),
+            Event::Login => self.login(),
+            Event::Submit => self.submit(),
+            Event::HistoryPrevious => self.history_previous(),
+            Event::HistoryNext => self.history_next(),
+            Event::Complete => self.complete(),
+            Event::Query(nick) => self.query(&nick),
+            Event::Tick => self.tick(),
+            Event::Close => self.close(),
+        }
+    }
+
+    /// Login: change nickname on a live connection to the same server, else (re)connect.
+    fn login(&mut self) {
+        let bar = &self.view.connect_bar;
+        let server = tlschat::connect::with_default_port(&bar.server.text());
+        let nickname = bar.nickname.text().trim().to_string();
+        if let Err(why) = tlschat::validate_nickname(&nickname) {
+            let text = format!("Choose a nickname first: {why}");
+            self.view.status.set(&text, Tone::Failed);
+            self.view.connect_bar.nickname.grab_focus();
+            return;
+        }
+        bar.server.set_text(&server);
+        let password = self.password();
+        if self.conn.is_live() && server == self.conn.server {
+            self.room.requested_nickname = nickname.clone();
+            self.room.sent_password = password.is_some();
+            let login = ClientMsg::Login { nickname, password };
+            if let Err(e) = self.net.as_ref().map_or(Ok(()), |n| n.send(&login)) {
+                self.view.status.set(&e.to_string(), Tone::Failed);
+            }
+            return;
+        }
+        self.conn.user_started(&server);
+        self.connect(&server, &nickname);
+    }
+
+    fn password(&self) -> Option<String> {
+        let text = self.view.connect_bar.password.text().to_string();
+        (self.password_wanted && !text.is_empty()).then_some(text)
+    }
+
+    /// Starts a connection attempt (after `conn.start`), abandoning any previous one.
+    fn connect(&mut self, server: &str, nickname: &str) {
+        if let Some(old) = self.net.take() {
+            old.abort();
+        }
+        self.generation += 1;
+        let password = self.password();
+        self.room.requested_nickname = nickname.to_string();
+        self.room.sent_password = password.is_some();
+        let config = ClientConfig::new(server, &self.ca_pem, nickname, password);
+        self.net = Some(Network::start(config, self.generation, self.events.clone()));
+        self.refresh_status();
+    }
+
+    /// The countdown to the next reconnect attempt.
+    fn tick(&mut self) {
+        if !matches!(self.conn.phase, Phase::Waiting { .. }) {
+            if let Some(ticker) = self.ticker.take() {
+                ticker.remove();
+            }
+            return;
+        }
+        if self.conn.due(Instant::now()) {
+            let server = self.conn.server.clone();
+            let nickname = self.view.connect_bar.nickname.text().trim().to_string();
+            self.conn.start(&server);
+            self.connect(&server, &nickname);
+        } else {
+            self.refresh_status();
+        }
+    }
+
+    fn start_ticker(&mut self) {
+        if self.ticker.is_some() {
+            return;
+        }
+        let events = self.events.clone();
+        let id = glib::timeout_add_local(Duration::from_millis(250), move || {
+            match events.try_send(Event::Tick) {
+                Ok(()) => glib::ControlFlow::Continue,
+                Err(_) => glib::ControlFlow::Break,
+            }
+        });
+        self.ticker = Some(id);
+    }
+
+    /// Says goodbye to the server, then lets the window close.
+    fn close(&mut self) {
+        let delay = match self.net.take() {
+            Some(net) => {
+                self.conn.quitting();
+                net.quit();
+                // Time for the connection thread to write `quit` before the process exits.
+                Duration::from_millis(150)
+            }
+            None => Duration::ZERO,
+        };
+        let window = self.view.window.downgrade();
+        glib::timeout_add_local_once(delay, move || {
+            if let Some(window) = window.upgrade() {
+                window.destroy();
+            }
+        });
+    }
+
+    /// Shows the connection state in the status bar and the header.
+    fn refresh_status(&self) {
+        let me = self.room.me.as_ref().map(|m| (m.nickname.as_str(), m.id));
+        let text = self.conn.status(me, Instant::now());
+        let tone = match &self.conn.phase {
+            Phase::Online => Tone::Online,
+            Phase::Connecting | Phase::LoggingIn | Phase::Waiting { .. } => Tone::Busy,
+            Phase::Offline { reason: None } => Tone::Offline,
+            Phase::Offline { reason: Some(_) } => Tone::Failed,
+        };
+        self.view.status.set(&text, tone);
+        let subtitle = match (&self.conn.phase, me) {
+            (Phase::Online, Some((nick, _))) => format!("{nick} on {}", self.conn.server),
+            _ => self.conn.server.clone(),
+        };
+        self.view.subtitle.set_label(&subtitle);
+    }
+
+    /// A desktop notification, only when the window is not in front.
+    fn alert(&self, title: &str, body: &str) {
+        if self.view.window.is_active() {
+            return;
+        }
+        let notification = gio::Notification::new(title);
+        notification.set_body(Some(body));
+        self.app
+            .send_notification(Some("tlschat-message"), &notification);
+    }
+}

@@ -1,0 +1,145 @@
+//! What the controller does with network events.
+
+use std::time::Instant;
+
+use gtk::prelude::*;
+use tlschat::client::{random_unit, NetEvent};
+use tlschat::ServerMsg;
+
+use super::Controller;
+use crate::model::room::{Op, Update};
+use crate::model::{Line, Phase};
+use crate::view::status_bar::Tone;
+
+impl Controller {
+    pub(super) fn on_net(&mut self, generation: u64, event: NetEvent) {
+        if generation != self.generation {
+            // A late event from an attempt we already abandoned.
+            return;
+        }
+        match event {
+            NetEvent::Connected {
+                server,
+                fingerprint,
+            } => {
+                self.conn.connected(fingerprint);
+                let fp = self.conn.fingerprint.as_deref();
+                self.view.status.set_connection(Some(&server), fp, None);
+                self.refresh_status();
+            }
+            NetEvent::Server(msg) => self.on_server(msg),
+            NetEvent::Garbled(detail) => {
+                eprintln!("client: ignored a line from the server: {detail}")
+            }
+            NetEvent::Closed {
+                reason,
+                retry,
+                detail,
+            } => self.on_closed(&reason, retry, &detail),
+        }
+    }
+
+    fn on_server(&mut self, msg: ServerMsg) {
+        let software = match &msg {
+            ServerMsg::Welcome(w) => Some(format!("{} (protocol {})", w.server, w.protocol)),
+            _ => None,
+        };
+        let update = self.room.apply(msg);
+        if let Some(software) = software {
+            let fp = self.conn.fingerprint.clone();
+            self.view.status.set_connection(
+                Some(&self.conn.server),
+                fp.as_deref(),
+                Some(&software),
+            );
+        }
+        self.show(update);
+    }
+
+    /// Shows what a server message changed.
+    pub(super) fn show(&mut self, update: Update) {
+        self.write_transcript(&update.ops);
+        self.view.messages.apply(&update.ops);
+        if update.users_changed {
+            let me = self.room.me.as_ref().map(|m| m.id);
+            self.view.users.set_users(self.room.users(), me);
+        }
+        if update.welcomed {
+            self.conn.welcomed();
+            self.view.entry.grab_focus();
+        }
+        if update.me_changed {
+            if let Some(me) = &self.room.me {
+                // Reconnects log in under the name we have now.
+                self.view.connect_bar.nickname.set_text(&me.nickname);
+            }
+        }
+        if update.password_needed {
+            self.password_wanted = true;
+            self.view.connect_bar.password.grab_focus();
+        }
+        if update.welcomed || update.me_changed {
+            self.refresh_status();
+        }
+        if let Some(status) = &update.status {
+            if update.login_refused {
+                self.conn.login_refused(status);
+            }
+            self.view.status.set(status, Tone::Failed);
+        }
+        if let Some((title, body)) = &update.alert {
+            self.alert(title, body);
+        }
+    }
+
+    fn on_closed(&mut self, reason: &str, retry: bool, detail: &str) {
+        eprintln!(
+            "client: connection to {} closed: {reason} ({detail})",
+            self.conn.server
+        );
+        self.net = None;
+        let was_online = self.conn.phase == Phase::Online;
+        self.room.disconnected();
+        self.view.users.set_users(&[], None);
+        self.view.status.set_connection(None, None, None);
+        let delay = self
+            .conn
+            .closed(reason, retry, Instant::now(), random_unit());
+        let mut update = Update::default();
+        let text = match (&self.conn.phase, delay) {
+            (Phase::Offline { reason: None }, _) => "Disconnected".to_string(),
+            (Phase::Offline { reason: Some(r) }, _) => r.clone(),
+            (_, Some(_)) if was_online => format!("{reason}. Reconnecting…"),
+            _ => String::new(),
+        };
+        if !text.is_empty() {
+            self.room.local(
+                &mut update,
+                Line::notice(std::time::SystemTime::now(), text),
+            );
+        }
+        self.show(update);
+        if delay.is_some() {
+            self.start_ticker();
+        }
+        self.refresh_status();
+    }
+
+    /// Appends new rows to the `--log` transcript; a failing disk stops the log, not the chat.
+    fn write_transcript(&mut self, ops: &[Op]) {
+        let Some(transcript) = &mut self.transcript else {
+            return;
+        };
+        for op in ops {
+            if let Op::Insert(_, line) = op {
+                if let Err(e) = transcript.write(line) {
+                    eprintln!("client: stopped writing the transcript: {e}");
+                    self.transcript = None;
+                    let text = format!("The transcript could not be written: {e}");
+                    self.view.status.set(&text, Tone::Failed);
+                    return;
+                }
+            }
+        }
+    }
+}

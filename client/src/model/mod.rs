@@ -1,0 +1,16 @@
+//! Room state in plain Rust: who is here, what was said and in which order, how the
+//! connection is doing, and what the user typed. Nothing here knows about GTK, so all of it
+//! is covered by ordinary unit tests.
+
+pub mod command;
+pub mod connection;
+pub mod input;
+pub mod line;
+pub mod room;
+pub mod text;
+pub mod timeline;
+
+pub use connection::{Connection, Phase};
+pub use input::{Completer, History};
+pub use line::{Kind, Line};
+pub use room::Room;

@@ -1,0 +1,297 @@
+//! The room as this client knows it: who is online, who we are, and the message timeline.
+//! [`Room::apply`] turns each server message into an [`Update`] for the view.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tlschat::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
+
+use super::line::{Kind, Line};
+use super::text::mentions;
+use super::timeline::Timeline;
+
+/// Rows kept in the message list; older ones are dropped a batch at a time.
+pub const MAX_LINES: usize = 20_000;
+const DROP_BATCH: usize = 1_000;
+
+/// A change to the message list, applied in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Insert(usize, Line),
+    DropFront(usize),
+}
+
+/// What a server message changed, for the controller to show.
+#[derive(Debug, Default)]
+pub struct Update {
+    pub ops: Vec<Op>,
+    pub users_changed: bool,
+    /// Our own nickname or id changed (welcome, or our rename).
+    pub me_changed: bool,
+    pub welcomed: bool,
+    /// A sentence for the status bar.
+    pub status: Option<String>,
+    /// The server refused the login itself (not a later nickname change).
+    pub login_refused: bool,
+    /// The server asked for a password.
+    pub password_needed: bool,
+    /// Worth a desktop notification: (title, body).
+    pub alert: Option<(String, String)>,
+}
+
+/// Users, our identity and the timeline.
+#[derive(Debug, Default)]
+pub struct Room {
+    /// Us, once welcomed.
+    pub me: Option<User>,
+    users: Vec<User>,
+    timeline: Timeline,
+    /// The nickname of the last `login` we sent, to word errors about it.
+    pub requested_nickname: String,
+    /// Whether the last login carried a password.
+    pub sent_password: bool,
+}
+
+impl Room {
+    /// Everyone online, in order of arrival.
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    /// Nicknames of everyone online, for completion.
+    pub fn nicknames(&self) -> Vec<String> {
+        self.users.iter().map(|u| u.nickname.clone()).collect()
+    }
+
+    /// The connection ended: nobody is known to be online, and we are nobody.
+    pub fn disconnected(&mut self) {
+        self.users.clear();
+        self.me = None;
+    }
+
+    /// Adds a local line (a notice or an error) at the end.
+    pub fn local(&mut self, update: &mut Update, line: Line) {
+        self.push(update, line);
+    }
+
+    /// Applies one server message.
+    pub fn apply(&mut self, msg: ServerMsg) -> Update {
+        let mut up = Update::default();
+        match msg {
+            ServerMsg::Welcome(w) => self.welcome(&mut up, w),
+            ServerMsg::Message(m) => {
+                let line = self.chat_line(m);
+                if line.mention {
+                    up.alert = Some((format!("{} mentioned you", line.sender), line.text.clone()));
+                }
+                self.push(&mut up, line);
+            }
+            ServerMsg::Private(p) => {
+                let line = self.private_line(p);
+                if !line.own {
+                    up.alert = Some((
+                        format!("Private message from {}", line.sender),
+                        line.text.clone(),
+                    ));
+                }
+                self.push(&mut up, line);
+            }
+            ServerMsg::Join { time, id, nickname } => {
+                if !self.users.iter().any(|u| u.id == id) {
+                    self.users.push(User {
+                        id,
+                        nickname: nickname.clone(),
+                    });
+                }
+                up.users_changed = true;
+                self.push(
+                    &mut up,
+                    Line::notice(parse_time(&time), format!("{nickname} joined the room")),
+                );
+            }
+            ServerMsg::Leave {
+                time,
+                id,
+                nickname,
+                reason,
+            } => {
+                self.users.retain(|u| u.id != id);
+                up.users_changed = true;
+                let text = if reason.is_empty() {
+                    format!("{nickname} left the room")
+                } else {
+                    format!("{nickname} left the room ({reason})")
+                };
+                self.push(&mut up, Line::notice(parse_time(&time), text));
+            }
+            ServerMsg::Rename {
+                time,
+                id,
+                old_nickname,
+                new_nickname,
+            } => {
+                if let Some(user) = self.users.iter_mut().find(|u| u.id == id) {
+                    user.nickname = new_nickname.clone();
+                }
+                up.users_changed = true;
+                let text = match self.me.as_mut().filter(|me| me.id == id) {
+                    Some(me) => {
+                        me.nickname = new_nickname.clone();
+                        up.me_changed = true;
+                        format!("You are now known as {new_nickname}")
+                    }
+                    None => format!("{old_nickname} is now known as {new_nickname}"),
+                };
+                self.push(&mut up, Line::notice(parse_time(&time), text));
+            }
+            ServerMsg::Error {
+                code,
+                message,
+                retry_after_ms,
+            } => {
+                let text = self.describe_error(code, &message, retry_after_ms);
+                let login_error = matches!(
+                    code,
+                    ErrorCode::NicknameTaken | ErrorCode::NicknameInvalid | ErrorCode::AuthFailed
+                );
+                up.login_refused = login_error && self.me.is_none();
+                up.password_needed = code == ErrorCode::AuthFailed;
+                up.status = Some(text.clone());
+                self.push(&mut up, Line::error(SystemTime::now(), text));
+            }
+            ServerMsg::Bye { reason, .. } => {
+                let text = format!("The server closed the connection: {reason}");
+                self.push(&mut up, Line::notice(SystemTime::now(), text));
+            }
+            ServerMsg::Ping | ServerMsg::Pong => {}
+        }
+        up
+    }
+
+    fn welcome(&mut self, up: &mut Update, w: Welcome) {
+        let me = User {
+            id: w.id,
+            nickname: w.nickname.clone(),
+        };
+        self.me = Some(me);
+        self.users = w.users;
+        if !self.users.iter().any(|u| u.id == w.id) {
+            self.users.push(User {
+                id: w.id,
+                nickname: w.nickname.clone(),
+            });
+        }
+        up.welcomed = true;
+        up.me_changed = true;
+        up.users_changed = true;
+        for m in w.history {
+            let line = self.chat_line(m);
+            self.push(up, line);
+        }
+        let others = self.users.len() - 1;
+        let company = match others {
+            0 => "nobody else is here yet".to_string(),
+            1 => "1 other person is here".to_string(),
+            n => format!("{n} other people are here"),
+        };
+        let text = format!("Welcome, {}: {company}", w.nickname);
+        self.push(up, Line::notice(SystemTime::now(), text));
+    }
+
+    fn is_me(&self, id: u64, nickname: &str) -> bool {
+        self.me.as_ref().is_some_and(|me| {
+            me.id == id || tlschat::nickname_key(&me.nickname) == tlschat::nickname_key(nickname)
+        })
+    }
+
+    fn chat_line(&self, m: ChatMessage) -> Line {
+        let own = self.is_me(m.sender_id, &m.sender_nickname);
+        let mention = !own
+            && self
+                .me
+                .as_ref()
+                .is_some_and(|me| mentions(&m.message, &me.nickname));
+        Line {
+            seq: Some(m.seq),
+            time: parse_time(&m.time),
+            kind: Kind::Chat { action: m.action },
+            sender: m.sender_nickname,
+            text: m.message,
+            own,
+            mention,
+        }
+    }
+
+    fn private_line(&self, p: PrivateMessage) -> Line {
+        Line {
+            seq: Some(p.seq),
+            time: parse_time(&p.time),
+            own: self.is_me(p.sender_id, &p.sender_nickname),
+            kind: Kind::Private {
+                to: p.to_nickname,
+                action: p.action,
+            },
+            sender: p.sender_nickname,
+            text: p.message,
+            mention: false,
+        }
+    }
+
+    fn push(&mut self, up: &mut Update, line: Line) {
+        if self.timeline.len() >= MAX_LINES {
+            self.timeline.drop_front(DROP_BATCH);
+            up.ops.push(Op::DropFront(DROP_BATCH));
+        }
+        if let Some(index) = self.timeline.place(line.seq) {
+            up.ops.push(Op::Insert(index, line));
+        }
+    }
+
+    /// One sentence for an error from the server, saying what happened to what the user did.
+    pub fn describe_error(
+        &self,
+        code: ErrorCode,
+        message: &str,
+        retry_after_ms: Option<u64>,
+    ) -> String {
+        let nick = &self.requested_nickname;
+        match code {
+            ErrorCode::NicknameTaken => {
+                format!("Nickname '{nick}' is taken: choose another and press Login")
+            }
+            ErrorCode::NicknameInvalid => format!("Nickname '{nick}' cannot be used: {message}"),
+            ErrorCode::AuthFailed if self.sent_password => {
+                "Wrong password: type it again and press Login".into()
+            }
+            ErrorCode::AuthFailed => {
+                "This server needs a password: type it in the Password box and press Login".into()
+            }
+            ErrorCode::RateLimited => {
+                let secs = retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
+                format!("Slow down: your message was not delivered. Try again in {secs} s")
+            }
+            ErrorCode::MessageTooLong => format!(
+                "Your message was not delivered: it is longer than {} characters",
+                tlschat::MAX_MESSAGE_CHARS
+            ),
+            ErrorCode::MessageEmpty => "An empty message was not sent".into(),
+            ErrorCode::NoSuchUser => format!("Your private message was not delivered: {message}"),
+            ErrorCode::ServerFull => format!("The room is full: {message}"),
+            ErrorCode::NotLoggedIn => "You are not logged in yet: press Login".into(),
+            _ => format!("The server says: {message}"),
+        }
+    }
+}
+
+/// The server's time, or now if it sent something unreadable.
+pub fn parse_time(text: &str) -> SystemTime {
+    tlschat::time::parse_rfc3339(text).unwrap_or_else(SystemTime::now)
+}
+
+/// Seconds since the epoch, for formatting in local time.
+pub fn unix_seconds(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+use super::*;
+
+fn msg(seq: u64, sender_id: u64, sender: &str, text: &str) -> ServerMsg {
+    ServerMsg::Message(ChatMessage {
+        seq,
+        time: "2026-11-27T09:15:02.123Z".into(),
+        sender_id,
+        sender_nickname: sender.into(),
+        message: text.into(),
+        action: false,
+    })
+}
+
+fn welcomed(history: Vec<ChatMessage>) -> Room {
+    let mut room = Room::default();
+    let users = vec![
+        User {
+            id: 1,
+            nickname: "bob".into(),
+        },
+        User {
+            id: 3,
+            nickname: "alice".into(),
+        },
+    ];
+    let w = Welcome {
+        id: 3,
+        nickname: "alice".into(),
+        users,
+        history,
+        protocol: 1,
+        server: String::new(),
+    };
+    let up = room.apply(ServerMsg::Welcome(w));
+    assert!(up.welcomed && up.users_changed);
+    room
+}
+
+fn inserted(up: &Update) -> Vec<(usize, String)> {
+    up.ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Insert(i, line) => Some((*i, line.plain())),
+            Op::DropFront(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn own_messages_and_mentions() {
+    let mut room = welcomed(vec![]);
+    let up = room.apply(msg(5, 3, "alice", "hello"));
+    let Some(Op::Insert(_, line)) = up.ops.first() else {
+        panic!("no line")
+    };
+    assert!(line.own && !line.mention);
+    assert!(up.alert.is_none());
+    let up = room.apply(msg(6, 1, "bob", "hi Alice!"));
+    let Some(Op::Insert(_, line)) = up.ops.first() else {
+        panic!("no line")
+    };
+    assert!(!line.own && line.mention);
+    assert_eq!(up.alert.map(|a| a.0).as_deref(), Some("bob mentioned you"));
+}
+
+#[test]
+fn history_replay_is_deduplicated_by_seq() {
+    let history = |seqs: &[u64]| {
+        seqs.iter()
+            .map(|&seq| ChatMessage {
+                seq,
+                time: "2026-11-27T09:15:02Z".into(),
+                sender_id: 1,
+                sender_nickname: "bob".into(),
+                message: format!("m{seq}"),
+                action: false,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut room = welcomed(history(&[1, 2]));
+    room.apply(msg(4, 1, "bob", "m4"));
+    room.disconnected();
+    let w = Welcome {
+        id: 7,
+        nickname: "alice".into(),
+        users: vec![User {
+            id: 7,
+            nickname: "alice".into(),
+        }],
+        history: history(&[2, 3, 4, 5]),
+        protocol: 1,
+        server: String::new(),
+    };
+    let up = room.apply(ServerMsg::Welcome(w));
+    // Rows before: m1 m2 welcome m4. 3 slots in before 4; 5 goes after it.
+    assert_eq!(
+        inserted(&up),
+        vec![
+            (3, "<bob> m3".to_string()),
+            (5, "<bob> m5".to_string()),
+            (6, "-- Welcome, alice: nobody else is here yet".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn users_follow_join_leave_and_rename() {
+    let mut room = welcomed(vec![]);
+    let t = "2026-11-27T09:15:02Z".to_string();
+    room.apply(ServerMsg::Join {
+        time: t.clone(),
+        id: 9,
+        nickname: "carol".into(),
+    });
+    assert_eq!(room.nicknames(), vec!["bob", "alice", "carol"]);
+    let up = room.apply(ServerMsg::Leave {
+        time: t.clone(),
+        id: 1,
+        nickname: "bob".into(),
+        reason: "quit".into(),
+    });
+    assert_eq!(inserted(&up)[0].1, "-- bob left the room (quit)");
+    let up = room.apply(ServerMsg::Rename {
+        time: t,
+        id: 3,
+        old_nickname: "alice".into(),
+        new_nickname: "alicia".into(),
+    });
+    assert!(up.me_changed);
+    assert_eq!(
+        room.me.as_ref().map(|m| m.nickname.as_str()),
+        Some("alicia")
+    );
+    assert_eq!(room.nicknames(), vec!["alicia", "carol"]);
+}
+
+#[test]
+fn errors_say_what_happened() {
+    let mut room = Room {
+        requested_nickname: "bob".into(),
+        ..Room::default()
+    };
+    let up = room.apply(ServerMsg::error(ErrorCode::NicknameTaken, "taken"));
+    assert!(up.login_refused);
+    assert_eq!(
+        up.status.as_deref(),
+        Some("Nickname 'bob' is taken: choose another and press Login")
+    );
+    let mut room = welcomed(vec![]);
+    let up = room.apply(ServerMsg::Error {
+        code: ErrorCode::RateLimited,
+        message: "too fast".into(),
+        retry_after_ms: Some(1500),
+    });
+    assert!(!up.login_refused);
+    assert_eq!(
+        up.status.as_deref(),
+        Some("Slow down: your message was not delivered. Try again in 2 s")
+    );
+    assert_eq!(inserted(&up).len(), 1, "the error is also kept in the list");
+}

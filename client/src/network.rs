@@ -1,0 +1,40 @@
+//! The network side: one `tlschat::client` connection thread per attempt, whose events are
+//! forwarded into the UI's channel tagged with the attempt's generation, so that a late
+//! event from an abandoned attempt cannot be mistaken for one from the current one.
+
+use async_channel::Sender;
+use tlschat::client::{self, ClientConfig, ClientHandle, SendError};
+use tlschat::ClientMsg;
+
+use crate::controller::Event;
+
+/// The current connection attempt.
+pub struct Network {
+    handle: ClientHandle,
+}
+
+impl Network {
+    /// Starts connecting; events arrive on `events` as [`Event::Net`].
+    pub fn start(config: ClientConfig, generation: u64, events: Sender<Event>) -> Network {
+        let handle = client::spawn(config, move |event| {
+            // If the UI is gone the program is exiting; nothing left to tell.
+            let _ = events.send_blocking(Event::Net { generation, event });
+        });
+        Network { handle }
+    }
+
+    /// Queues a message for the server.
+    pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
+        self.handle.send(msg)
+    }
+
+    /// Says goodbye to the server and closes.
+    pub fn quit(&self) {
+        self.handle.quit();
+    }
+
+    /// Drops the connection without a word (used when replacing an attempt).
+    pub fn abort(&self) {
+        self.handle.abort();
+    }
+}

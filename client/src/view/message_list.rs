@@ -1,0 +1,222 @@
+//! The message list: a ListView over a ListStore (so 10,000 rows stay smooth), that sticks
+//! to the bottom while the reader is there and otherwise offers a "jump to latest" button
+//! with a count of what arrived since.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gtk::prelude::*;
+use gtk::{gio, glib};
+
+use super::message_row::MessageRow;
+use crate::model::room::Op;
+use crate::model::Line;
+
+/// How close to the end (in pixels) still counts as "at the bottom".
+const BOTTOM_SLACK: f64 = 24.0;
+
+/// Whether a scroll position shows the end of the list.
+pub fn at_bottom(value: f64, page_size: f64, upper: f64) -> bool {
+    upper - (value + page_size) <= BOTTOM_SLACK
+}
+
+/// Scroll state shared by the adjustment's signal handlers.
+#[derive(Default)]
+struct Scroll {
+    /// Follow new messages: true while the reader is at the bottom.
+    sticky: Cell<bool>,
+    unread: Cell<u32>,
+    last_value: Cell<f64>,
+}
+
+/// The scrolling message list with its jump button.
+#[derive(Clone)]
+pub struct MessageList {
+    pub root: gtk::Overlay,
+    pub store: gio::ListStore,
+    pub scrolled: gtk::ScrolledWindow,
+    pub jump: gtk::Button,
+    scroll: Rc<Scroll>,
+}
+
+impl MessageList {
+    pub fn new() -> MessageList {
+        let store = gio::ListStore::new::<glib::BoxedAnyObject>();
+        let factory = gtk::SignalListItemFactory::new();
+        factory.connect_setup(|_, item| {
+            if let Some(item) = item.downcast_ref::<gtk::ListItem>() {
+                item.set_child(Some(&MessageRow::new().root));
+                item.set_activatable(false);
+            }
+        });
+        factory.connect_bind(|_, item| {
+            let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+                return;
+            };
+            let row = item
+                .child()
+                .and_then(|c| c.downcast::<gtk::Box>().ok())
+                .and_then(|b| MessageRow::from_root(&b));
+            let line = item
+                .item()
+                .and_then(|o| o.downcast::<glib::BoxedAnyObject>().ok());
+            if let (Some(row), Some(line)) = (row, line) {
+                row.bind(&line.borrow::<Line>());
+            }
+        });
+        let selection = gtk::NoSelection::new(Some(store.clone()));
+        let list_view = gtk::ListView::new(Some(selection), Some(factory));
+        list_view.add_css_class("message-list");
+        let scrolled = gtk::ScrolledWindow::builder()
+            .hscrollbar_policy(gtk::PolicyType::Never)
+            .vexpand(true)
+            .hexpand(true)
+            .child(&list_view)
+            .build();
+        let jump = gtk::Button::builder()
+            .label("Jump to latest")
+            .halign(gtk::Align::End)
+            .valign(gtk::Align::End)
+            .margin_end(18)
+            .margin_bottom(12)
+            .css_classes(["jump", "suggested-action"])
+            .visible(false)
+            .build();
+        let root = gtk::Overlay::new();
+        root.set_child(Some(&scrolled));
+        root.add_overlay(&jump);
+        let list = MessageList {
+            root,
+            store,
+            scrolled,
+            jump,
+            scroll: Rc::new(Scroll::default()),
+        };
+        list.scroll.sticky.set(true);
+        list.setup_scrolling();
+        list
+    }
+
+    fn setup_scrolling(&self) {
+        let adj = self.scrolled.vadjustment();
+        let this = self.clone();
+        adj.connect_value_changed(move |adj| {
+            let scroll = &this.scroll;
+            let value = adj.value();
+            if at_bottom(value, adj.page_size(), adj.upper()) {
+                scroll.sticky.set(true);
+                scroll.unread.set(0);
+            } else if value < scroll.last_value.get() - 1.0 {
+                // Only the reader scrolls up; the list growing or re-estimating row heights
+                // moves the value down, and must not unstick us.
+                scroll.sticky.set(false);
+            }
+            scroll.last_value.set(value);
+            this.update_jump();
+        });
+        let this = self.clone();
+        adj.connect_changed(move |_| {
+            if this.scroll.sticky.get() {
+                this.scroll_to_bottom();
+            }
+        });
+        let this = self.clone();
+        self.jump.connect_clicked(move |_| {
+            this.scroll.sticky.set(true);
+            this.scroll.unread.set(0);
+            this.scroll_to_bottom();
+            this.update_jump();
+        });
+    }
+
+    /// Applies the model's changes: inserted lines and dropped old ones.
+    pub fn apply(&self, ops: &[Op]) {
+        for op in ops {
+            match op {
+                Op::Insert(index, line) => {
+                    let index = (*index as u32).min(self.store.n_items());
+                    let appended = index == self.store.n_items();
+                    self.store
+                        .insert(index, &glib::BoxedAnyObject::new(line.clone()));
+                    if appended && !self.scroll.sticky.get() {
+                        self.scroll
+                            .unread
+                            .set(self.scroll.unread.get().saturating_add(1));
+                    }
+                }
+                Op::DropFront(n) => {
+                    let n = (*n as u32).min(self.store.n_items());
+                    self.store.splice(0, n, &[] as &[glib::Object]);
+                }
+            }
+        }
+        if self.scroll.sticky.get() {
+            self.scroll_to_bottom();
+        }
+        self.update_jump();
+    }
+
+    /// Scrolls to the newest message, now and once more after GTK has measured new rows.
+    pub fn scroll_to_bottom(&self) {
+        let adj = self.scrolled.vadjustment();
+        adj.set_value(adj.upper() - adj.page_size());
+        let adj = adj.downgrade();
+        glib::idle_add_local_once(move || {
+            if let Some(adj) = adj.upgrade() {
+                adj.set_value(adj.upper() - adj.page_size());
+            }
+        });
+    }
+
+    #[cfg(test)]
+    /// Whether new messages scroll into view.
+    pub fn is_sticky(&self) -> bool {
+        self.scroll.sticky.get()
+    }
+
+    #[cfg(test)]
+    /// Messages that arrived below the view while the reader was scrolled up.
+    pub fn unread(&self) -> u32 {
+        self.scroll.unread.get()
+    }
+
+    #[cfg(test)]
+    /// Number of rows.
+    pub fn len(&self) -> u32 {
+        self.store.n_items()
+    }
+
+    fn update_jump(&self) {
+        let unread = self.scroll.unread.get();
+        let visible = !self.scroll.sticky.get();
+        self.jump.set_visible(visible);
+        let label = match unread {
+            0 => "Jump to latest ↓".to_string(),
+            1 => "1 new message ↓".to_string(),
+            n => format!("{n} new messages ↓"),
+        };
+        self.jump.set_label(&label);
+    }
+}
+
+impl Default for MessageList {
+    fn default() -> Self {
+        MessageList::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bottom_detection_has_some_slack() {
+        assert!(at_bottom(900.0, 100.0, 1000.0));
+        assert!(at_bottom(880.0, 100.0, 1000.0));
+        assert!(!at_bottom(800.0, 100.0, 1000.0));
+        assert!(
+            at_bottom(0.0, 500.0, 300.0),
+            "a short list is always at the bottom"
+        );
+    }
+}

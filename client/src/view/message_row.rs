@@ -1,0 +1,173 @@
+//! One row of the message list: time, nickname, text. Rows are recycled by the ListView, so
+//! `bind` must reset everything `setup` or an earlier `bind` may have set.
+
+use gtk::prelude::*;
+use gtk::{glib, pango};
+
+use crate::model::text::{colour_index, spans, Span, PALETTE_SIZE};
+use crate::model::{Kind, Line};
+
+/// The widgets of one row, created once per recycled row.
+pub struct MessageRow {
+    pub root: gtk::Box,
+    time: gtk::Label,
+    nick: gtk::Label,
+    text: gtk::Label,
+}
+
+/// CSS classes `bind` toggles; removed before each bind so recycled rows start clean.
+const ROW_CLASSES: &[&str] = &["own", "private", "mention", "action", "notice", "error"];
+
+impl MessageRow {
+    /// Builds the widgets of an empty row.
+    pub fn new() -> MessageRow {
+        let root = gtk::Box::new(gtk::Orientation::Horizontal, 10);
+        root.add_css_class("msg");
+        let time = gtk::Label::builder()
+            .css_classes(["time"])
+            .valign(gtk::Align::Start)
+            .xalign(0.0)
+            .build();
+        let nick = gtk::Label::builder()
+            .css_classes(["nick"])
+            .valign(gtk::Align::Start)
+            .xalign(1.0)
+            .width_chars(12)
+            .max_width_chars(12)
+            .ellipsize(pango::EllipsizeMode::End)
+            .build();
+        let text = gtk::Label::builder()
+            .css_classes(["text"])
+            .xalign(0.0)
+            .hexpand(true)
+            .wrap(true)
+            .wrap_mode(pango::WrapMode::WordChar)
+            .selectable(true)
+            .use_markup(true)
+            .build();
+        // A selectable label would otherwise take keyboard focus on every click.
+        text.set_focus_on_click(false);
+        root.append(&time);
+        root.append(&nick);
+        root.append(&text);
+        MessageRow {
+            root,
+            time,
+            nick,
+            text,
+        }
+    }
+
+    /// Finds the row widgets again from the root box a ListItem holds.
+    pub fn from_root(root: &gtk::Box) -> Option<MessageRow> {
+        let time = root.first_child()?.downcast::<gtk::Label>().ok()?;
+        let nick = time.next_sibling()?.downcast::<gtk::Label>().ok()?;
+        let text = nick.next_sibling()?.downcast::<gtk::Label>().ok()?;
+        Some(MessageRow {
+            root: root.clone(),
+            time,
+            nick,
+            text,
+        })
+    }
+
+    /// Shows `line` in this row.
+    pub fn bind(&self, line: &Line) {
+        for class in ROW_CLASSES {
+            self.root.remove_css_class(class);
+        }
+        for i in 0..PALETTE_SIZE {
+            self.nick.remove_css_class(&format!("nick-{i}"));
+        }
+        self.time.set_label(&super::local_time(line.time, "%H:%M"));
+        self.time
+            .set_tooltip_text(Some(&super::local_time(line.time, "%A %e %B %Y, %H:%M:%S")));
+        let colour = format!("nick-{}", colour_index(&line.sender));
+        let (nick, markup) = match &line.kind {
+            Kind::Chat { action: false } => (line.sender.clone(), linkify(&line.text)),
+            Kind::Chat { action: true } => {
+                self.root.add_css_class("action");
+                (
+                    "*".to_string(),
+                    format!("<b>{}</b> {}", esc(&line.sender), linkify(&line.text)),
+                )
+            }
+            Kind::Private { to, action } => {
+                self.root.add_css_class("private");
+                let label = if line.own {
+                    format!("to {}", esc(to))
+                } else {
+                    "private".to_string()
+                };
+                let body = if *action {
+                    format!(
+                        "<i><b>{}</b> {}</i>",
+                        esc(&line.sender),
+                        linkify(&line.text)
+                    )
+                } else {
+                    linkify(&line.text)
+                };
+                let pill = format!(
+                    "<span size=\"small\" weight=\"bold\" foreground=\"#9141ac\">{label}</span>  "
+                );
+                (line.sender.clone(), format!("{pill}{body}"))
+            }
+            Kind::Notice => {
+                self.root.add_css_class("notice");
+                (String::new(), esc(&line.text))
+            }
+            Kind::Error => {
+                self.root.add_css_class("error");
+                (String::new(), format!("⚠ {}", esc(&line.text)))
+            }
+        };
+        if line.own {
+            self.root.add_css_class("own");
+        }
+        if line.mention {
+            self.root.add_css_class("mention");
+        }
+        if !nick.is_empty() && nick != "*" {
+            self.nick.add_css_class(&colour);
+        }
+        self.nick
+            .set_tooltip_text((!line.sender.is_empty()).then_some(line.sender.as_str()));
+        self.nick.set_label(&nick);
+        self.text.set_markup(&markup);
+    }
+}
+
+impl Default for MessageRow {
+    fn default() -> Self {
+        MessageRow::new()
+    }
+}
+
+fn esc(text: &str) -> String {
+    glib::markup_escape_text(text).to_string()
+}
+
+/// Pango markup for message text, with `http(s)://` links made clickable.
+pub fn linkify(text: &str) -> String {
+    spans(text)
+        .into_iter()
+        .map(|span| match span {
+            Span::Text(t) => esc(t),
+            Span::Link(url) => format!("<a href=\"{0}\">{0}</a>", esc(url)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_escaped_and_clickable() {
+        assert_eq!(
+            linkify("a<b> https://x.org/?q=1&r=2"),
+            "a&lt;b&gt; <a href=\"https://x.org/?q=1&amp;r=2\">https://x.org/?q=1&amp;r=2</a>"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! The widgets. Each part of the window is one type in its own file; none of them knows
+//! about the network or the controller. `window.rs` assembles them and turns their signals
+//! into controller events.
+
+pub mod connect_bar;
+pub mod message_list;
+pub mod message_row;
+pub mod status_bar;
+pub mod user_list;
+pub mod window;
+
+use std::time::SystemTime;
+
+use gtk::{gdk, glib};
+
+pub use window::View;
+
+/// Formats `time` in the local time zone with a `strftime`-like `format`.
+pub fn local_time(time: SystemTime, format: &str) -> String {
+    let secs = crate::model::room::unix_seconds(time);
+    glib::DateTime::from_unix_local(secs)
+        .and_then(|t| t.format(format))
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// Installs the application style sheet for the default display.
+pub fn load_css() {
+    let Some(display) = gdk::Display::default() else {
+        return;
+    };
+    let provider = gtk::CssProvider::new();
+    provider.load_from_data(CSS);
+    gtk::style_context_add_provider_for_display(
+        &display,
+        &provider,
+        gtk::STYLE_PROVIDER_PRIORITY_APPLICATION,
+    );
+}
+
+const CSS: &str = include_str!("style.css");
+
+#[cfg(test)]
+mod tests;

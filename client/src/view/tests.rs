@@ -1,0 +1,185 @@
+//! Widget tests; they need a display (run under Xvfb). `#[gtk::test]` runs them all on one
+//! thread, as GTK requires.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use gtk::glib;
+use gtk::prelude::*;
+use tlschat::User;
+
+use super::message_list::MessageList;
+use super::status_bar::{StatusBar, Tone};
+use super::user_list::UserList;
+use crate::model::room::Op;
+use crate::model::{Kind, Line};
+
+fn chat(seq: u64, text: &str) -> Line {
+    Line {
+        seq: Some(seq),
+        time: SystemTime::now(),
+        kind: Kind::Chat { action: false },
+        sender: "bob".into(),
+        text: text.into(),
+        own: false,
+        mention: false,
+    }
+}
+
+/// Runs the main loop for a while so GTK can lay out and run idle callbacks.
+fn pump(for_: Duration) {
+    let until = Instant::now() + for_;
+    while Instant::now() < until {
+        while glib::MainContext::default().iteration(false) {}
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn shown_list() -> (gtk::Window, MessageList) {
+    let list = MessageList::new();
+    let window = gtk::Window::builder()
+        .default_width(500)
+        .default_height(300)
+        .build();
+    window.set_child(Some(&list.root));
+    window.present();
+    pump(Duration::from_millis(100));
+    (window, list)
+}
+
+#[gtk::test]
+fn message_list_appends_and_sticks_to_the_bottom() {
+    let (window, list) = shown_list();
+    let ops: Vec<Op> = (0..300)
+        .map(|i| Op::Insert(i, chat(i as u64, "hello")))
+        .collect();
+    list.apply(&ops);
+    pump(Duration::from_millis(300));
+    assert_eq!(list.len(), 300);
+    let adj = list.scrolled.vadjustment();
+    assert!(adj.upper() > adj.page_size(), "the list should overflow");
+    assert!(list.is_sticky());
+    assert!(
+        super::message_list::at_bottom(adj.value(), adj.page_size(), adj.upper()),
+        "value {} page {} upper {}",
+        adj.value(),
+        adj.page_size(),
+        adj.upper()
+    );
+    assert!(!list.jump.is_visible());
+    window.destroy();
+}
+
+#[gtk::test]
+fn reading_older_messages_is_not_interrupted() {
+    let (window, list) = shown_list();
+    let ops: Vec<Op> = (0..200)
+        .map(|i| Op::Insert(i, chat(i as u64, "hi")))
+        .collect();
+    list.apply(&ops);
+    pump(Duration::from_millis(200));
+    let adj = list.scrolled.vadjustment();
+    adj.set_value(0.0);
+    pump(Duration::from_millis(50));
+    assert!(!list.is_sticky());
+    list.apply(&[
+        Op::Insert(200, chat(200, "new")),
+        Op::Insert(201, chat(201, "newer")),
+    ]);
+    pump(Duration::from_millis(200));
+    assert_eq!(adj.value(), 0.0, "the reader was yanked away");
+    assert_eq!(list.unread(), 2);
+    assert!(list.jump.is_visible());
+    assert_eq!(list.jump.label().as_deref(), Some("2 new messages ↓"));
+    list.jump.emit_clicked();
+    pump(Duration::from_millis(200));
+    assert!(list.is_sticky());
+    assert_eq!(list.unread(), 0);
+    assert!(super::message_list::at_bottom(
+        adj.value(),
+        adj.page_size(),
+        adj.upper()
+    ));
+    window.destroy();
+}
+
+#[gtk::test]
+fn old_rows_are_dropped_from_the_front() {
+    let list = MessageList::new();
+    let ops: Vec<Op> = (0..10)
+        .map(|i| Op::Insert(i, chat(i as u64, "x")))
+        .collect();
+    list.apply(&ops);
+    list.apply(&[Op::DropFront(4)]);
+    assert_eq!(list.len(), 6);
+}
+
+#[gtk::test]
+fn user_list_counts_and_marks_you() {
+    let users = UserList::new();
+    assert_eq!(users.heading.label(), "Nobody online");
+    let people = vec![
+        User {
+            id: 1,
+            nickname: "bob".into(),
+        },
+        User {
+            id: 2,
+            nickname: "alice".into(),
+        },
+        User {
+            id: 3,
+            nickname: "Carol".into(),
+        },
+    ];
+    users.set_users(&people, Some(2));
+    assert_eq!(users.count(), 3);
+    assert_eq!(users.heading.label(), "Online — 3");
+    let first = users
+        .list
+        .row_at_index(0)
+        .map(|r| r.widget_name().to_string());
+    assert_eq!(first.as_deref(), Some("alice"), "sorted by name");
+    users.set_users(&people[..1], Some(2));
+    assert_eq!(users.count(), 1);
+    assert_eq!(users.heading.label(), "Online — 1");
+}
+
+#[gtk::test]
+fn status_bar_shows_state_and_fingerprint() {
+    let bar = StatusBar::new();
+    bar.set("Connected as alice (#3) to 127.0.0.1:8888", Tone::Online);
+    assert_eq!(bar.text(), "Connected as alice (#3) to 127.0.0.1:8888");
+    bar.set_connection(
+        Some("127.0.0.1:8888"),
+        Some("AB:CD:EF"),
+        Some("tlschat 0.1"),
+    );
+    assert_eq!(bar.fingerprint(), "AB:CD:EF");
+    assert!(bar
+        .info
+        .tooltip_text()
+        .is_some_and(|t| t.contains("AB:CD:EF")));
+    bar.set_connection(None, None, None);
+    assert_eq!(bar.fingerprint(), "—");
+}
+
+#[gtk::test]
+fn ten_thousand_messages_stay_quick() {
+    let (window, list) = shown_list();
+    let started = Instant::now();
+    for i in 0..10_000 {
+        list.apply(&[Op::Insert(
+            i,
+            chat(i as u64, "a fairly ordinary line of chat"),
+        )]);
+    }
+    pump(Duration::from_millis(200));
+    assert_eq!(list.len(), 10_000);
+    // A ListView only builds the visible rows; a TextView or ListBox would take far longer.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    window.destroy();
+}

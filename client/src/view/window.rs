@@ -1,0 +1,158 @@
+//! The main window: assembles the parts and turns their signals into controller events.
+//!
+//! ```text
+//! ┌ header bar: tlschat · who and where ───────────────────┐
+//! │ connection row: server, nickname, password, Login      │
+//! ├───────────────────────────────────────┬────────────────┤
+//! │ message list           [jump button]  │ user list      │
+//! │ message entry                  [Send] │                │
+//! ├───────────────────────────────────────┴────────────────┤
+//! │ status bar                                   [padlock] │
+//! └────────────────────────────────────────────────────────┘
+//! ```
+
+use async_channel::Sender;
+use gtk::prelude::*;
+use gtk::{gdk, glib};
+
+use super::connect_bar::ConnectBar;
+use super::message_list::MessageList;
+use super::status_bar::StatusBar;
+use super::user_list::UserList;
+use crate::controller::Event;
+
+/// Every widget the controller updates.
+pub struct View {
+    pub window: gtk::ApplicationWindow,
+    pub subtitle: gtk::Label,
+    pub connect_bar: ConnectBar,
+    pub messages: MessageList,
+    pub users: UserList,
+    pub entry: gtk::Entry,
+    pub send: gtk::Button,
+    pub status: StatusBar,
+}
+
+impl View {
+    /// Builds the window (not yet shown) with the connection fields filled in.
+    pub fn new(app: &gtk::Application, server: &str, nickname: &str) -> View {
+        let window = gtk::ApplicationWindow::builder()
+            .application(app)
+            .title("tlschat")
+            .default_width(1000)
+            .default_height(680)
+            .build();
+        let subtitle = gtk::Label::builder()
+            .css_classes(["caption", "dim-label"])
+            .ellipsize(gtk::pango::EllipsizeMode::End)
+            .build();
+        let title = gtk::Label::builder()
+            .label("tlschat")
+            .css_classes(["title"])
+            .build();
+        let titles = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        titles.set_valign(gtk::Align::Center);
+        titles.append(&title);
+        titles.append(&subtitle);
+        let header = gtk::HeaderBar::builder().title_widget(&titles).build();
+        window.set_titlebar(Some(&header));
+
+        let connect_bar = ConnectBar::new(server, nickname);
+        let messages = MessageList::new();
+        let users = UserList::new();
+        let status = StatusBar::new();
+        let entry = gtk::Entry::builder()
+            .placeholder_text("Message the room (type /help for commands)")
+            .hexpand(true)
+            .max_length(tlschat::MAX_MESSAGE_CHARS as i32)
+            .build();
+        let send = gtk::Button::builder()
+            .label("Send")
+            .css_classes(["suggested-action"])
+            .build();
+        let compose = gtk::Box::new(gtk::Orientation::Horizontal, 8);
+        compose.add_css_class("compose");
+        compose.append(&entry);
+        compose.append(&send);
+
+        let chat = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        chat.add_css_class("chat-view");
+        chat.append(&messages.root);
+        chat.append(&compose);
+        let paned = gtk::Paned::builder()
+            .orientation(gtk::Orientation::Horizontal)
+            .start_child(&chat)
+            .end_child(&users.root)
+            .resize_end_child(false)
+            .shrink_end_child(false)
+            .vexpand(true)
+            .build();
+        let content = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        content.append(&connect_bar.root);
+        content.append(&paned);
+        content.append(&status.root);
+        window.set_child(Some(&content));
+
+        View {
+            window,
+            subtitle,
+            connect_bar,
+            messages,
+            users,
+            entry,
+            send,
+            status,
+        }
+    }
+
+    /// Routes widget signals to the controller as [`Event`]s.
+    pub fn connect_events(&self, events: &Sender<Event>) {
+        let send = move |events: &Sender<Event>, event: Event| {
+            // Unbounded, so this never blocks the UI; it fails only once the loop is gone.
+            let _ = events.try_send(event);
+        };
+        let tx = events.clone();
+        self.connect_bar
+            .connect_login(move || send(&tx, Event::Login));
+        let tx = events.clone();
+        self.entry
+            .connect_activate(move |_| send(&tx, Event::Submit));
+        let tx = events.clone();
+        self.send.connect_clicked(move |_| send(&tx, Event::Submit));
+        let tx = events.clone();
+        self.users
+            .connect_activated(move |nick| send(&tx, Event::Query(nick.to_string())));
+
+        let keys = gtk::EventControllerKey::new();
+        // Capture phase: Tab would otherwise move the focus before the entry sees it.
+        keys.set_propagation_phase(gtk::PropagationPhase::Capture);
+        let tx = events.clone();
+        keys.connect_key_pressed(move |_, key, _, modifiers| {
+            if modifiers.intersects(gdk::ModifierType::CONTROL_MASK | gdk::ModifierType::ALT_MASK) {
+                return glib::Propagation::Proceed;
+            }
+            let event = match key {
+                gdk::Key::Tab => Event::Complete,
+                gdk::Key::Up => Event::HistoryPrevious,
+                gdk::Key::Down => Event::HistoryNext,
+                _ => return glib::Propagation::Proceed,
+            };
+            send(&tx, event);
+            glib::Propagation::Stop
+        });
+        self.entry.add_controller(keys);
+
+        let tx = events.clone();
+        self.window.connect_close_request(move |_| {
+            send(&tx, Event::Close);
+            // The controller says goodbye to the server, then closes the window.
+            glib::Propagation::Stop
+        });
+    }
+
+    /// Puts `text` in the message entry with the cursor at the end.
+    pub fn set_entry(&self, text: &str) {
+        self.entry.set_text(text);
+        self.entry.set_position(-1);
+    }
+}
