@@ -1,0 +1,135 @@
+//! Command-line options of the load generator.
+
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+Usage: bench (--server 127.0.0.1:PORT [--server-pid PID] | --spawn-server [--server-arg ARG]...)
+             [--clients N --messages M --rate R --size BYTES | --connections C]
+             [--batch B] [--timeout SECS]
+
+Load mode (default): N clients log in, wait for each other, then each sends M messages of
+SIZE bytes at R messages/s (0: as fast as possible). Every client records every delivery.
+Connections mode (--connections C): C idle clients log in, in batches of B; then one
+message is broadcast to all of them and its delivery time measured.
+
+Options:
+  --server HOST:PORT   a running server on a loopback address
+  --server-pid PID     its process, to report its CPU time and memory
+  --spawn-server       start the `server` binary next to this one on 127.0.0.1:0, with
+                       flood control off, no history, room for every client and (load mode)
+                       a 64 MiB per-user send budget; measure it; stop it at the end
+  --server-arg ARG     one more argument for the spawned server (repeatable)
+  --clients N          load mode clients [default: 10]
+  --messages M         messages per client [default: 100]
+  --rate R             messages per second per client, 0 = as fast as possible [default: 0]
+  --size BYTES         length of each message text [default: 100]
+  --connections C      connections mode with C idle clients
+  --probes K           broadcasts to measure in connections mode [default: 1]
+  --batch B            clients logging in at once while ramping up [default: 100]
+  --timeout SECS       give up after this long, reporting what was measured [default: 300]
+
+Prints one JSON line on stdout, then a summary for people; progress goes to stderr.
+Exits 1 if anything was lost, duplicated, reordered or failed.";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Load {
+        clients: usize,
+        messages: usize,
+        rate: f64,
+        size: usize,
+    },
+    Connections {
+        connections: usize,
+        probes: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub server: Option<String>,
+    pub server_pid: Option<u32>,
+    pub spawn_server: bool,
+    pub server_args: Vec<String>,
+    pub mode: Mode,
+    pub batch: usize,
+    pub timeout: Duration,
+}
+
+pub enum Parsed {
+    Run(Options),
+    Help,
+}
+
+/// Parses the arguments after the program name; errors are sentences for people.
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> {
+    let mut server = None;
+    let mut server_pid = None;
+    let mut spawn_server = false;
+    let mut server_args = Vec::new();
+    let (mut clients, mut messages, mut rate, mut size) = (10, 100, 0.0f64, 100);
+    let mut timeout = 300.0f64;
+    let (mut connections, mut probes) = (None, 1);
+    let mut batch = 100;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--server" => server = Some(value(&arg)?),
+            "--server-pid" => server_pid = Some(number(&arg, &value(&arg)?)?),
+            "--spawn-server" => spawn_server = true,
+            "--server-arg" => server_args.push(value(&arg)?),
+            "--clients" => clients = number(&arg, &value(&arg)?)?,
+            "--messages" => messages = number(&arg, &value(&arg)?)?,
+            "--rate" => rate = number(&arg, &value(&arg)?)?,
+            "--size" => size = number(&arg, &value(&arg)?)?,
+            "--connections" => connections = Some(number(&arg, &value(&arg)?)?),
+            "--probes" => probes = number(&arg, &value(&arg)?)?,
+            "--batch" => batch = number(&arg, &value(&arg)?)?,
+            "--timeout" => timeout = number(&arg, &value(&arg)?)?,
+            "-h" | "--help" => return Ok(Parsed::Help),
+            other => return Err(format!("unknown option '{other}' (see --help)")),
+        }
+    }
+    if server.is_some() == spawn_server {
+        return Err("give either --server HOST:PORT or --spawn-server (see --help)".into());
+    }
+    if !(rate >= 0.0 && rate.is_finite() && timeout > 0.0 && timeout <= 86_400.0) {
+        return Err("--rate must be 0 or more and --timeout between 0 and 86400".into());
+    }
+    if clients == 0 || batch == 0 || probes == 0 || connections == Some(0) {
+        return Err("--clients, --connections, --probes and --batch must be at least 1".into());
+    }
+    if !(40..=tlschat::MAX_MESSAGE_CHARS).contains(&size) {
+        return Err(format!(
+            "--size must be between 40 (room for the header) and {}",
+            tlschat::MAX_MESSAGE_CHARS
+        ));
+    }
+    let mode = match connections {
+        Some(connections) => Mode::Connections {
+            connections,
+            probes,
+        },
+        None => Mode::Load {
+            clients,
+            messages,
+            rate,
+            size,
+        },
+    };
+    Ok(Parsed::Run(Options {
+        server,
+        server_pid,
+        spawn_server,
+        server_args,
+        mode,
+        batch,
+        timeout: Duration::from_secs_f64(timeout),
+    }))
+}
+
+fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("{name} expects a number, not '{text}'"))
+}
