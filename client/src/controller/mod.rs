@@ -222,6 +222,11 @@ impl Controller {
             _ => self.conn.server.clone(),
         };
         self.view.subtitle.set_label(&subtitle);
+        let title = match (&self.conn.phase, me) {
+            (Phase::Online, Some((nick, _))) => format!("tlschat: {nick} @ {}", self.conn.server),
+            _ => "tlschat".to_string(),
+        };
+        self.view.window.set_title(Some(&title));
     }
 
     /// A desktop notification, only when the window is not in front.
