@@ -11,6 +11,19 @@ fn msg(seq: u64, sender_id: u64, sender: &str, text: &str) -> ServerMsg {
     })
 }
 
+/// A `welcome` as the server would send it; built from JSON so that fields the protocol
+/// adds later take their defaults.
+fn welcome(id: u64, nickname: &str, users: Vec<User>, history: Vec<ChatMessage>) -> Welcome {
+    let json = serde_json::json!({
+        "id": id,
+        "nickname": nickname,
+        "users": users,
+        "history": history,
+        "protocol": 1,
+    });
+    serde_json::from_value(json).expect("a valid welcome")
+}
+
 fn welcomed(history: Vec<ChatMessage>) -> Room {
     let mut room = Room::default();
     let users = vec![
@@ -23,15 +36,7 @@ fn welcomed(history: Vec<ChatMessage>) -> Room {
             nickname: "alice".into(),
         },
     ];
-    let w = Welcome {
-        id: 3,
-        nickname: "alice".into(),
-        users,
-        history,
-        protocol: 1,
-        server: String::new(),
-    };
-    let up = room.apply(ServerMsg::Welcome(w));
+    let up = room.apply(ServerMsg::Welcome(welcome(3, "alice", users, history)));
     assert!(up.welcomed && up.users_changed);
     room
 }
@@ -80,18 +85,16 @@ fn history_replay_is_deduplicated_by_seq() {
     let mut room = welcomed(history(&[1, 2]));
     room.apply(msg(4, 1, "bob", "m4"));
     room.disconnected();
-    let w = Welcome {
+    let me = vec![User {
         id: 7,
         nickname: "alice".into(),
-        users: vec![User {
-            id: 7,
-            nickname: "alice".into(),
-        }],
-        history: history(&[2, 3, 4, 5]),
-        protocol: 1,
-        server: String::new(),
-    };
-    let up = room.apply(ServerMsg::Welcome(w));
+    }];
+    let up = room.apply(ServerMsg::Welcome(welcome(
+        7,
+        "alice",
+        me,
+        history(&[2, 3, 4, 5]),
+    )));
     // Rows before: m1 m2 welcome m4. 3 slots in before 4; 5 goes after it.
     assert_eq!(
         inserted(&up),
