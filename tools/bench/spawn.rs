@@ -18,21 +18,33 @@ pub struct SpawnedServer {
     pub addr: String,
     pub pid: u32,
     pub command: String,
+    data_dir: PathBuf,
     tail: Arc<Mutex<VecDeque<String>>>,
 }
 
 /// Starts `server --listen 127.0.0.1:0 ARGS...` from the directory of this executable.
 pub fn start(args: &[String]) -> Result<SpawnedServer, String> {
     let path = server_path()?;
+    // A data directory of its own, so runs never share (or fight over) a room's history.
+    let data_dir = std::env::temp_dir().join(format!(
+        "tlschat-bench-{}-{}",
+        std::process::id(),
+        crate::now_nanos()
+    ));
     let mut child = Command::new(&path)
         .args(["--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&data_dir)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
-    let command = format!("server --listen 127.0.0.1:0 {}", args.join(" "));
+    let command = format!(
+        "server --listen 127.0.0.1:0 --data-dir TMPDIR {}",
+        args.join(" ")
+    );
     let pid = child.id();
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let (port_tx, port_rx) = mpsc::channel();
@@ -62,6 +74,7 @@ pub fn start(args: &[String]) -> Result<SpawnedServer, String> {
         addr: String::new(),
         pid,
         command,
+        data_dir,
         tail,
     };
     match port_rx.recv_timeout(Duration::from_secs(10)) {
@@ -88,6 +101,7 @@ impl Drop for SpawnedServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
