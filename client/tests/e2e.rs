@@ -178,6 +178,8 @@ fn gui_sends_and_receives_through_the_real_server() {
         _ => None,
     });
 
+    // Key auto-repeat on a busy Xvfb can double letters while xdotool types; best effort.
+    let _ = Command::new("xset").args(["r", "off"]).status();
     // The message entry has the focus after login; the window needs the keyboard.
     xdotool(&["windowfocus", "--sync", &window]);
     xdotool(&["type", "--delay", "15", "hello from the gui"]);

@@ -32,8 +32,8 @@ impl MessageRow {
             .css_classes(["nick"])
             .valign(gtk::Align::Start)
             .xalign(1.0)
-            .width_chars(12)
-            .max_width_chars(12)
+            .width_chars(10)
+            .max_width_chars(10)
             .ellipsize(pango::EllipsizeMode::End)
             .build();
         let text = gtk::Label::builder()
