@@ -20,6 +20,10 @@
 
 #[path = "server/error.rs"]
 mod error;
+#[path = "server/history.rs"]
+mod history;
+#[path = "server/members.rs"]
+mod members;
 #[path = "server/options.rs"]
 mod options;
 #[path = "server/room.rs"]
@@ -37,8 +41,9 @@ use std::time::{Duration, Instant};
 use native_tls::{Identity, TlsAcceptor};
 
 use error::Error;
+use history::History;
 use options::{Command, Options};
-use room::Room;
+use room::{Room, RoomConfig};
 use session::Shared;
 
 /// Logs one line to stderr, prefixed with the time.
@@ -71,12 +76,28 @@ fn run() -> Result<(), Error> {
             print!("{}", options::USAGE);
             return Ok(());
         }
-        Command::Serve(options) => options,
+        Command::Serve(options) => *options,
     };
     let (acceptor, fingerprint) = load_identity(&options)?;
     let password = match &options.password_file {
         None => None,
         Some(path) => Some(read_password(path)?),
+    };
+    let history = match &options.data_dir {
+        Some(dir) => {
+            let history = History::open(dir, options.history_keep)?;
+            log!(
+                "history: {} (keeping {} messages; last seq {})",
+                dir.join("history.jsonl").display(),
+                options.history_keep,
+                history.last_seq()
+            );
+            history
+        }
+        None => {
+            log!("history: in memory only (--no-persist)");
+            History::in_memory(options.history_keep)
+        }
     };
     let listener = TcpListener::bind(options.listen).map_err(|source| Error::Listen {
         addr: options.listen,
@@ -96,11 +117,26 @@ fn run() -> Result<(), Error> {
     }
 
     let shared = Arc::new(Shared {
-        room: Room::new(options.max_users, options.history),
+        room: Room::new(
+            RoomConfig {
+                max_users: options.max_users,
+                welcome_history: options.history,
+                resume_grace: options.resume_grace,
+            },
+            history,
+        ),
         acceptor,
         options,
         password,
     });
+    let janitor_shared = Arc::clone(&shared);
+    let janitor = thread::Builder::new()
+        .name("janitor".into())
+        .spawn(move || janitor_shared.room.run_janitor())
+        .map_err(|source| Error::Io {
+            doing: "starting the janitor thread",
+            source,
+        })?;
     let stopping = Arc::new(AtomicBool::new(false));
     install_signal_handler(local, Arc::clone(&stopping))?;
     let live = Arc::new(LiveCount::default());
@@ -108,6 +144,7 @@ fn run() -> Result<(), Error> {
 
     log!("shutting down: telling {} users", shared.room.len());
     shared.room.shut_down("server shutting down");
+    let _ = janitor.join();
     if !live.wait_for_zero(Duration::from_secs(3)) {
         log!("some connections did not close in time; exiting anyway");
     }

@@ -31,6 +31,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Bytes the application may queue before [`ClientHandle::send`] fails.
     pub send_budget: usize,
+    /// When set, this connection comes back as the identity (and from the place in the
+    /// history) that earlier connections sharing this `Resume` left, and keeps it up to date.
+    pub resume: Option<Resume>,
 }
 
 impl ClientConfig {
@@ -45,7 +48,89 @@ impl ClientConfig {
             },
             connect_timeout: Duration::from_secs(10),
             send_budget: 4 * 1024 * 1024,
+            resume: None,
         }
+    }
+
+    /// The first line to send: `resume` when there is an identity to reclaim, else `login`.
+    fn first_message(&self) -> ClientMsg {
+        let Some(resume) = &self.resume else {
+            return self.login.clone();
+        };
+        let info = resume.snapshot();
+        match (&self.login, info.token) {
+            (ClientMsg::Login { nickname, password }, Some(token)) => ClientMsg::Resume {
+                token,
+                last_seq: info.last_seq,
+                nickname: info.nickname.unwrap_or_else(|| nickname.clone()),
+                password: password.clone(),
+            },
+            _ => self.login.clone(),
+        }
+    }
+}
+
+/// What a client remembers between connections so that coming back is seamless: the
+/// server's resume token, its own id and nickname, and the last message number it saw.
+/// Cheap to clone; all clones share the same memory.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    info: Arc<Mutex<ResumeInfo>>,
+}
+
+/// A copy of what a [`Resume`] holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResumeInfo {
+    pub token: Option<String>,
+    pub id: Option<u64>,
+    pub nickname: Option<String>,
+    pub last_seq: Option<u64>,
+}
+
+impl Resume {
+    pub fn new() -> Resume {
+        Resume::default()
+    }
+
+    pub fn snapshot(&self) -> ResumeInfo {
+        self.lock().clone()
+    }
+
+    /// Forgets the identity (after a deliberate quit) but keeps the place in the history.
+    pub fn forget_identity(&self) {
+        let mut info = self.lock();
+        info.token = None;
+        info.id = None;
+    }
+
+    /// Updates what is remembered from a message the server sent.
+    pub fn observe(&self, msg: &ServerMsg) {
+        let mut info = self.lock();
+        let seen = |info: &mut ResumeInfo, seq: u64| {
+            info.last_seq = Some(info.last_seq.map_or(seq, |s| s.max(seq)));
+        };
+        match msg {
+            ServerMsg::Welcome(w) => {
+                info.token = (!w.resume_token.is_empty()).then(|| w.resume_token.clone());
+                info.id = Some(w.id);
+                info.nickname = Some(w.nickname.clone());
+                if let Some(last) = w.history.last() {
+                    seen(&mut info, last.seq);
+                }
+            }
+            ServerMsg::Message(m) => seen(&mut info, m.seq),
+            ServerMsg::Private(p) => seen(&mut info, p.seq),
+            ServerMsg::Rename {
+                id, new_nickname, ..
+            } if info.id == Some(*id) => {
+                info.nickname = Some(new_nickname.clone());
+            }
+            _ => {}
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ResumeInfo> {
+        self.info.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -192,13 +277,18 @@ fn connect_and_talk<F: FnMut(NetEvent)>(
         }
         link.mailbox = Some(Arc::clone(pipe.mailbox()));
     }
-    pipe.out.extend_from_slice(&encode(&config.login));
+    pipe.out.extend_from_slice(&encode(&config.first_message()));
     pipe.flush().map_err(io_error)?;
     on_event(NetEvent::Connected {
         server: config.server.clone(),
         fingerprint: connected.fingerprint,
     });
-    Ok(talk(&mut pipe, &config.server, on_event))
+    Ok(talk(
+        &mut pipe,
+        &config.server,
+        config.resume.as_ref(),
+        on_event,
+    ))
 }
 
 fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
@@ -209,7 +299,12 @@ fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
     }
 }
 
-fn talk<F: FnMut(NetEvent)>(pipe: &mut Pipe, server: &str, on_event: &mut F) -> NetEvent {
+fn talk<F: FnMut(NetEvent)>(
+    pipe: &mut Pipe,
+    server: &str,
+    resume: Option<&Resume>,
+    on_event: &mut F,
+) -> NetEvent {
     let mut last_heard = Instant::now();
     let mut pinged = false;
     let mut bye: Option<(ByeCode, String)> = None;
@@ -239,7 +334,12 @@ fn talk<F: FnMut(NetEvent)>(pipe: &mut Pipe, server: &str, on_event: &mut F) -> 
                     bye = Some((code, reason.clone()));
                     on_event(NetEvent::Server(ServerMsg::Bye { code, reason }));
                 }
-                Ok(msg) => on_event(NetEvent::Server(msg)),
+                Ok(msg) => {
+                    if let Some(resume) = resume {
+                        resume.observe(&msg);
+                    }
+                    on_event(NetEvent::Server(msg))
+                }
                 Err(e) => on_event(NetEvent::Garbled(e.detail)),
             }
         }

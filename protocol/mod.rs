@@ -46,6 +46,17 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<String>,
     },
+    /// Come back after a dropped connection: reclaim the nickname and id that `token` (from
+    /// `welcome`) stands for, and receive every retained message after `last_seq`. If the
+    /// token has expired this works as a `login` with `nickname` (and `password`).
+    Resume {
+        token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<u64>,
+        nickname: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
     /// A message to everyone in the room. `action` marks an IRC-style `/me` action.
     Broadcast {
         message: String,
@@ -119,6 +130,25 @@ pub struct Welcome {
     /// Server name and version, for display.
     #[serde(default)]
     pub server: String,
+    /// Secret for `resume`: keep it to reclaim this identity after a dropped connection.
+    #[serde(default)]
+    pub resume_token: String,
+    /// True when a `resume` reclaimed an earlier identity (the room saw no leave or join).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub resumed: bool,
+    /// After a `resume`: how many missed messages follow this welcome, as `message` lines.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replay: u64,
+    /// After a `resume`: messages in this range are no longer kept and cannot be replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<SeqRange>,
+}
+
+/// An inclusive range of sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqRange {
+    pub from: u64,
+    pub to: u64,
 }
 
 /// One message from the server to a client.
@@ -194,6 +224,9 @@ pub enum ErrorCode {
     ServerFull,
     /// The peer spoke plain text to the TLS port.
     TlsRequired,
+    /// The server could not carry out a valid request (for example it could not save a
+    /// message to disk); nothing was delivered.
+    ServerError,
     /// Any code this build does not know.
     #[serde(other)]
     Other,
@@ -216,6 +249,8 @@ pub enum ByeCode {
     ProtocolError,
     /// Too many rejected messages in a row (flooding).
     Flooding,
+    /// The same user resumed on another connection.
+    Replaced,
     /// Login was refused (wrong password, room full); the `error` before it says why.
     Refused,
     #[serde(other)]
@@ -224,6 +259,10 @@ pub enum ByeCode {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ServerMsg {

@@ -131,6 +131,23 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Queues a frame whatever the budget says: for a bounded catch-up (a `welcome` and the
+    /// messages it replays) that must arrive whole. Fails only if the mailbox is closed.
+    pub fn push_unbudgeted(&self, frame: Frame) -> Result<(), PushError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(PushError::Closed);
+        }
+        let was_idle = state.outgoing.is_empty();
+        state.outgoing_bytes += frame.len();
+        state.outgoing.push_back(frame);
+        drop(state);
+        if was_idle {
+            self.owner_wakeup.notify_one();
+        }
+        Ok(())
+    }
+
     /// Asks the owner to send `bye` (after what is already queued) and close. Idempotent.
     pub fn close(&self, bye: Vec<u8>) {
         let mut state = self.lock();

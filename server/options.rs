@@ -19,6 +19,11 @@ Options:
                             (the file's first line)
   --max-users N             most users in the room at once [default: 1000]
   --history N               recent messages sent to each user who joins [default: 200]
+  --data-dir DIR            where the room's history is kept [default: data]
+  --history-keep N          messages kept on disk and for catching up [default: 10000]
+  --no-persist              keep history in memory only
+  --resume-grace SECS       how long a dropped user's nickname is kept for them to
+                            come back without leaving [default: 60; 0 disables]
   --rate N                  flood control: messages per second per user [default: 5]
   --burst N                 flood control: messages a user may send at once [default: 10]
   --no-flood-control        no per-user message rate limit (for benchmarks)
@@ -43,6 +48,10 @@ pub struct Options {
     pub password_file: Option<PathBuf>,
     pub max_users: usize,
     pub history: usize,
+    /// Where history is saved; `None` keeps it in memory only.
+    pub data_dir: Option<PathBuf>,
+    pub history_keep: usize,
+    pub resume_grace: Duration,
     /// Messages per second and burst; `None` switches flood control off.
     pub flood: Option<(f64, f64)>,
     pub send_budget: usize,
@@ -60,6 +69,9 @@ impl Default for Options {
             password_file: None,
             max_users: 1000,
             history: 200,
+            data_dir: Some("data".into()),
+            history_keep: 10_000,
+            resume_grace: Duration::from_secs(60),
             flood: Some((5.0, 10.0)),
             send_budget: 2 * 1024 * 1024,
             idle_timeout: Duration::from_secs(120),
@@ -71,7 +83,7 @@ impl Default for Options {
 
 /// What the command line asks for.
 pub enum Command {
-    Serve(Options),
+    Serve(Box<Options>),
     Help,
 }
 
@@ -80,6 +92,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
     let mut opts = Options::default();
     let mut args = args.into_iter();
     let (mut rate, mut burst, mut flood_on) = (5.0, 10.0, true);
+    let (mut data_dir, mut persist) = (None, true);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
@@ -99,6 +112,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
             "--password-file" => opts.password_file = Some(value()?.into()),
             "--max-users" => opts.max_users = number(&name, &value()?, 1)?,
             "--history" => opts.history = number(&name, &value()?, 0)?,
+            "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
+            "--history-keep" => opts.history_keep = number(&name, &value()?, 0)?,
+            "--no-persist" => persist = false,
+            "--resume-grace" => opts.resume_grace = seconds_or_zero(&name, &value()?)?,
             "--rate" => rate = number::<f64>(&name, &value()?, 0.0)?,
             "--burst" => burst = number::<f64>(&name, &value()?, 1.0)?,
             "--no-flood-control" => flood_on = false,
@@ -113,7 +130,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
         return Err(Error::Usage("--rate must be above 0".into()));
     }
     opts.flood = flood_on.then_some((rate, burst));
-    Ok(Command::Serve(opts))
+    if persist {
+        opts.data_dir = data_dir.or(opts.data_dir);
+    } else {
+        opts.data_dir = None;
+    }
+    opts.history_keep = opts.history_keep.max(opts.history);
+    Ok(Command::Serve(Box::new(opts)))
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, Error> {
@@ -140,6 +163,11 @@ fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
             "{name} takes a number of at least {min}, not {text:?}"
         ))),
     }
+}
+
+fn seconds_or_zero(name: &str, text: &str) -> Result<Duration, Error> {
+    let secs: f64 = number(name, text, 0.0)?;
+    Ok(Duration::from_secs_f64(secs))
 }
 
 fn seconds(name: &str, text: &str) -> Result<Duration, Error> {

@@ -1,19 +1,24 @@
-//! The room: who is online, the recent history, and the broadcast function.
+//! The room: who is online, the history, and the broadcast function.
 //!
 //! All state sits behind one lock that never escapes this module and is never held while
 //! writing to a socket: delivering a message means serializing it once and pushing the same
 //! bytes into every member's [`Mailbox`], which only appends to a queue. Because the fan-out
 //! happens under the lock, every member sees the room's events in one order, the order of
 //! `seq`. A member whose queue overflows is removed on the spot and the others are told.
+//!
+//! A member whose connection drops without `quit` becomes a *ghost* for a grace period: the
+//! nickname and id stay reserved and the room is not told, so a client that comes back with
+//! its resume token (see [`Room::resume`]) causes no leave/join churn and catches up on what
+//! it missed. The janitor thread ([`Room::run_janitor`]) ends ghosts whose time is up.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use tlschat::pipe::{Frame, Mailbox, PushError};
-use tlschat::{
-    encode, nickname_key, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User,
-    PROTOCOL_VERSION,
-};
+use tlschat::pipe::{Frame, Mailbox};
+use tlschat::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg};
+
+use crate::history::History;
+use crate::members::{leave_notice, Catchup, Link, Member, Members};
 
 /// A request the room turned down, with the code and words to send back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,43 +27,59 @@ pub struct Refusal {
     pub message: String,
 }
 
-fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
+pub fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
     Refusal {
         code,
         message: message.into(),
     }
 }
 
-struct Member {
-    nickname: String,
-    mailbox: Arc<Mailbox>,
+/// Who a connection is in the room after `login` or `resume`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub id: u64,
+    pub nickname: String,
+    /// True when an earlier identity was reclaimed.
+    pub resumed: bool,
 }
 
-#[derive(Default)]
 struct State {
-    /// Keyed by id, which grows with each login: iteration is arrival order.
-    members: BTreeMap<u64, Member>,
-    by_nickname: HashMap<String, u64>,
-    /// Serialized `message` lines, newest last, each without its `\n`.
-    history: VecDeque<Frame>,
-    last_seq: u64,
+    members: Members,
+    history: History,
     last_id: u64,
     closed: bool,
+}
+
+/// How the room is run.
+pub struct RoomConfig {
+    pub max_users: usize,
+    /// How many recent messages a newcomer's `welcome` carries.
+    pub welcome_history: usize,
+    /// How long a dropped member's place is kept for a `resume`; zero disables ghosts.
+    pub resume_grace: Duration,
 }
 
 /// The chat room shared by every connection thread.
 pub struct Room {
     state: Mutex<State>,
-    max_users: usize,
-    history_len: usize,
+    janitor_wakeup: Condvar,
+    config: RoomConfig,
 }
 
+/// Private messages kept for a ghost until it resumes.
+const GHOST_INBOX: usize = 100;
+
 impl Room {
-    pub fn new(max_users: usize, history_len: usize) -> Room {
+    pub fn new(config: RoomConfig, history: History) -> Room {
         Room {
-            state: Mutex::new(State::default()),
-            max_users,
-            history_len,
+            state: Mutex::new(State {
+                members: Members::default(),
+                history,
+                last_id: 0,
+                closed: false,
+            }),
+            janitor_wakeup: Condvar::new(),
+            config,
         }
     }
 
@@ -67,146 +88,232 @@ impl Room {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a user; queues `welcome` for them and tells the others. Returns the new id.
-    pub fn join(&self, nickname: &str, mailbox: &Arc<Mailbox>) -> Result<u64, Refusal> {
+    /// Adds a user; queues `welcome` (and recent history) for them and tells the others.
+    pub fn join(&self, nickname: &str, mailbox: &Arc<Mailbox>) -> Result<Identity, Refusal> {
         let mut state = self.lock();
+        self.admit(
+            &mut state,
+            nickname,
+            mailbox,
+            Catchup::Recent(self.config.welcome_history),
+        )
+    }
+
+    /// Reclaims the identity behind `token` on a new connection, replaying what was missed
+    /// after `last_seq`. An unknown or expired token falls back to joining as `nickname`.
+    pub fn resume(
+        &self,
+        token: &str,
+        last_seq: Option<u64>,
+        nickname: &str,
+        mailbox: &Arc<Mailbox>,
+    ) -> Result<Identity, Refusal> {
+        let mut state = self.lock();
+        let catchup = match last_seq {
+            Some(seq) => Catchup::After(seq),
+            None => Catchup::Recent(self.config.welcome_history),
+        };
+        let Some(id) = state.members.id_by_token(token) else {
+            return self.admit(&mut state, nickname, mailbox, catchup);
+        };
+        let State {
+            members, history, ..
+        } = &mut *state;
+        let member = members.get_mut(id).expect("token index points at a member");
+        let pending = match std::mem::replace(&mut member.link, Link::Live(Arc::clone(mailbox))) {
+            Link::Live(old) => {
+                old.close(encode(&ServerMsg::Bye {
+                    code: ByeCode::Replaced,
+                    reason: "you connected again from somewhere else".into(),
+                }));
+                Vec::new()
+            }
+            Link::Ghost { pending, .. } => pending,
+        };
+        let nickname = member.nickname.clone();
+        let token = member.token.clone();
+        let welcome = members.welcome(id, &nickname, &token, true, history, catchup);
+        for frame in welcome.into_iter().chain(pending) {
+            // A fresh mailbox accepts a whole catch-up, however long: it is bounded by the
+            // retained history.
+            let _ = mailbox.push_unbudgeted(frame);
+        }
+        Ok(Identity {
+            id,
+            nickname,
+            resumed: true,
+        })
+    }
+
+    fn admit(
+        &self,
+        state: &mut State,
+        nickname: &str,
+        mailbox: &Arc<Mailbox>,
+        catchup: Catchup,
+    ) -> Result<Identity, Refusal> {
         if state.closed {
             return Err(refuse(ErrorCode::ServerFull, "the server is shutting down"));
         }
-        if state.members.len() >= self.max_users {
+        if state.members.len() >= self.config.max_users {
             return Err(refuse(
                 ErrorCode::ServerFull,
-                format!("the room is full ({} users)", self.max_users),
+                format!("the room is full ({} users)", self.config.max_users),
             ));
         }
-        let key = nickname_key(nickname);
-        if state.by_nickname.contains_key(&key) {
-            return Err(taken(nickname));
-        }
+        state.members.check_free(nickname, None)?;
         state.last_id += 1;
         let id = state.last_id;
-        let welcome = self.welcome_line(&state, id, nickname);
-        // The welcome goes first into the new mailbox, before the member can receive anything.
-        if mailbox.push(welcome.into()).is_err() {
-            return Err(refuse(ErrorCode::ServerFull, "the connection closed"));
+        let token = new_token();
+        let welcome = state
+            .members
+            .welcome(id, nickname, &token, false, &state.history, catchup);
+        for frame in welcome {
+            let _ = mailbox.push_unbudgeted(frame);
         }
-        let notice = frame(&ServerMsg::Join {
+        let notice: Frame = encode(&ServerMsg::Join {
             time: tlschat::time::now(),
             id,
             nickname: nickname.to_string(),
-        });
-        fan_out(&mut state, &notice);
-        state.by_nickname.insert(key, id);
+        })
+        .into();
+        state.members.fan_out(&notice);
         state.members.insert(
             id,
             Member {
                 nickname: nickname.to_string(),
-                mailbox: Arc::clone(mailbox),
+                token,
+                link: Link::Live(Arc::clone(mailbox)),
             },
         );
-        Ok(id)
+        Ok(Identity {
+            id,
+            nickname: nickname.to_string(),
+            resumed: false,
+        })
     }
 
     /// Changes a member's nickname and tells the room, the member included.
     pub fn rename(&self, id: u64, nickname: &str) -> Result<(), Refusal> {
         let mut state = self.lock();
-        let key = nickname_key(nickname);
-        if let Some(&owner) = state.by_nickname.get(&key) {
-            if owner != id {
-                return Err(taken(nickname));
-            }
-        }
-        let Some(member) = state.members.get_mut(&id) else {
-            return Err(refuse(ErrorCode::NotLoggedIn, "you are not in the room"));
-        };
-        if member.nickname == nickname {
+        state.members.check_free(nickname, Some(id))?;
+        let Some(old) = state.members.set_nickname(id, nickname) else {
             return Ok(());
-        }
-        let old = std::mem::replace(&mut member.nickname, nickname.to_string());
-        state.by_nickname.remove(&nickname_key(&old));
-        state.by_nickname.insert(key, id);
-        let notice = frame(&ServerMsg::Rename {
+        };
+        let notice: Frame = encode(&ServerMsg::Rename {
             time: tlschat::time::now(),
             id,
             old_nickname: old,
             new_nickname: nickname.to_string(),
-        });
-        fan_out(&mut state, &notice);
+        })
+        .into();
+        state.members.fan_out(&notice);
         Ok(())
     }
 
     /// Broadcasts a message from member `id` to everyone, the sender included.
     pub fn say(&self, id: u64, text: &str, action: bool) -> Result<u64, Refusal> {
         let mut state = self.lock();
-        let Some(member) = state.members.get(&id) else {
-            return Err(refuse(ErrorCode::NotLoggedIn, "you are not in the room"));
-        };
-        let seq = state.last_seq + 1;
-        let message = ChatMessage {
+        let sender_nickname = state.members.nickname(id)?.to_string();
+        let seq = state.history.last_seq() + 1;
+        let line: Frame = encode(&ServerMsg::Message(ChatMessage {
             seq,
             time: tlschat::time::now(),
             sender_id: id,
-            sender_nickname: member.nickname.clone(),
+            sender_nickname,
             message: text.to_string(),
             action,
-        };
-        state.last_seq = seq;
-        let line = frame(&ServerMsg::Message(message));
-        if self.history_len > 0 {
-            if state.history.len() == self.history_len {
-                state.history.pop_front();
-            }
-            state.history.push_back(line[..line.len() - 1].into());
+        }))
+        .into();
+        // Saved before anyone sees it: a message on a screen is a message on disk.
+        if let Err(e) = state.history.append_message(seq, Frame::clone(&line)) {
+            return Err(not_saved(&e));
         }
-        fan_out(&mut state, &line);
+        state.members.fan_out(&line);
         Ok(seq)
     }
 
     /// Sends a private message from `id` to the member called `to`, echoed to the sender.
     pub fn whisper(&self, id: u64, to: &str, text: &str, action: bool) -> Result<(), Refusal> {
         let mut state = self.lock();
-        let Some(sender) = state.members.get(&id) else {
-            return Err(refuse(ErrorCode::NotLoggedIn, "you are not in the room"));
-        };
-        let Some(&to_id) = state.by_nickname.get(&nickname_key(to)) else {
+        let sender_nickname = state.members.nickname(id)?.to_string();
+        let Some(to_id) = state.members.id_by_nickname(to) else {
             return Err(refuse(
                 ErrorCode::NoSuchUser,
                 format!("nobody called '{to}' is here"),
             ));
         };
-        let recipient = &state.members[&to_id];
-        let seq = state.last_seq + 1;
-        let line = frame(&ServerMsg::Private(PrivateMessage {
+        let to_nickname = state.members.nickname(to_id)?.to_string();
+        if state.members.ghost_inbox_len(to_id) >= GHOST_INBOX {
+            return Err(refuse(
+                ErrorCode::NoSuchUser,
+                format!("{to_nickname} is reconnecting and has too many messages waiting"),
+            ));
+        }
+        let seq = state.history.last_seq() + 1;
+        if let Err(e) = state.history.note_seq(seq) {
+            return Err(not_saved(&e));
+        }
+        let line: Frame = encode(&ServerMsg::Private(PrivateMessage {
             seq,
             time: tlschat::time::now(),
             sender_id: id,
-            sender_nickname: sender.nickname.clone(),
+            sender_nickname,
             to_id,
-            to_nickname: recipient.nickname.clone(),
+            to_nickname,
             message: text.to_string(),
             action,
-        }));
-        state.last_seq = seq;
-        let mut slow = Vec::new();
-        for target in [to_id, id] {
-            let mailbox = &state.members[&target].mailbox;
-            if mailbox.push(Frame::clone(&line)) == Err(PushError::Overflow) {
-                slow.push(target);
-            }
-            if to_id == id {
-                break;
-            }
-        }
-        drop_slow(&mut state, slow);
+        }))
+        .into();
+        state.members.deliver_to(&[to_id, id], &line);
         Ok(())
     }
 
-    /// Removes a member (if still present) and tells the others why.
-    pub fn leave(&self, id: u64, reason: &str) {
+    /// Removes a member at once (quit, refused, misbehaved) and tells the others why. Does
+    /// nothing if `mailbox` is no longer this member's connection (it resumed elsewhere).
+    pub fn leave(&self, id: u64, mailbox: &Arc<Mailbox>, reason: &str) {
         let mut state = self.lock();
-        if let Some(member) = remove(&mut state, id) {
-            let notice = leave_notice(id, member.nickname, reason);
-            fan_out(&mut state, &notice);
+        if state.members.is_connection(id, mailbox) {
+            if let Some(member) = state.members.remove(id) {
+                state
+                    .members
+                    .fan_out(&leave_notice(id, member.nickname, reason));
+            }
+        }
+    }
+
+    /// A member's connection dropped: keep its place for the grace period, silently.
+    pub fn disconnect(&self, id: u64, mailbox: &Arc<Mailbox>, reason: &str) {
+        if self.config.resume_grace.is_zero() {
+            return self.leave(id, mailbox, reason);
+        }
+        let mut state = self.lock();
+        if state.members.is_connection(id, mailbox) {
+            let until = Instant::now() + self.config.resume_grace;
+            state.members.make_ghost(id, until);
+            drop(state);
+            self.janitor_wakeup.notify_one();
+        }
+    }
+
+    /// Ends ghosts whose grace period is over, until the room shuts down.
+    pub fn run_janitor(&self) {
+        let mut state = self.lock();
+        while !state.closed {
+            let next = state.members.expire_ghosts(Instant::now());
+            state = match next {
+                None => self
+                    .janitor_wakeup
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    self.janitor_wakeup
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
         }
     }
 
@@ -218,126 +325,44 @@ impl Room {
             code: ByeCode::ShuttingDown,
             reason: reason.to_string(),
         });
-        for member in std::mem::take(&mut state.members).into_values() {
-            member.mailbox.close(bye.clone());
+        for member in state.members.drain() {
+            if let Link::Live(mailbox) = member.link {
+                mailbox.close(bye.clone());
+            }
         }
-        state.by_nickname.clear();
+        drop(state);
+        self.janitor_wakeup.notify_one();
     }
 
-    /// How many users are in the room.
+    /// How many users are in the room, ghosts included.
     pub fn len(&self) -> usize {
         self.lock().members.len()
     }
-
-    fn welcome_line(&self, state: &State, id: u64, nickname: &str) -> Vec<u8> {
-        #[derive(serde::Serialize)]
-        struct Head<'a> {
-            r#type: &'static str,
-            id: u64,
-            nickname: &'a str,
-            users: Vec<User>,
-            protocol: u32,
-            server: &'static str,
-        }
-        let mut users: Vec<User> = state
-            .members
-            .iter()
-            .map(|(&id, m)| User {
-                id,
-                nickname: m.nickname.clone(),
-            })
-            .collect();
-        users.push(User {
-            id,
-            nickname: nickname.to_string(),
-        });
-        let head = Head {
-            r#type: "welcome",
-            id,
-            nickname,
-            users,
-            protocol: PROTOCOL_VERSION,
-            server: concat!("tlschat ", env!("CARGO_PKG_VERSION")),
-        };
-        // History lines are stored serialized; splice them in rather than parse them again.
-        let mut line = encode(&head);
-        line.truncate(line.len() - 2); // drop "}\n"
-        line.extend_from_slice(b",\"history\":[");
-        for (i, entry) in state.history.iter().enumerate() {
-            if i > 0 {
-                line.push(b',');
-            }
-            line.extend_from_slice(entry);
-        }
-        line.extend_from_slice(b"]}\n");
-        line
-    }
 }
 
-fn taken(nickname: &str) -> Refusal {
+fn not_saved(error: &std::io::Error) -> Refusal {
+    eprintln!(
+        "{} could not save to the history file: {error}",
+        tlschat::time::now()
+    );
     refuse(
-        ErrorCode::NicknameTaken,
-        format!("the nickname '{nickname}' is taken"),
+        ErrorCode::ServerError,
+        "the server could not save your message, so it was not sent; tell the server's admin",
     )
 }
 
-fn frame(msg: &ServerMsg) -> Frame {
-    encode(msg).into()
-}
-
-fn leave_notice(id: u64, nickname: String, reason: &str) -> Frame {
-    frame(&ServerMsg::Leave {
-        time: tlschat::time::now(),
-        id,
-        nickname,
-        reason: reason.to_string(),
-    })
-}
-
-fn remove(state: &mut State, id: u64) -> Option<Member> {
-    let member = state.members.remove(&id)?;
-    state.by_nickname.remove(&nickname_key(&member.nickname));
-    Some(member)
-}
-
-/// Queues `line` for every member; those too slow to take it are removed, and the room told.
-fn fan_out(state: &mut State, line: &Frame) {
-    let slow: Vec<u64> = state
-        .members
-        .iter()
-        .filter(|(_, m)| m.mailbox.push(Frame::clone(line)) == Err(PushError::Overflow))
-        .map(|(&id, _)| id)
-        .collect();
-    drop_slow(state, slow);
-}
-
-fn drop_slow(state: &mut State, mut slow: Vec<u64>) {
-    // Telling the room may overflow someone else in turn; the loop ends because each round
-    // removes at least one member.
-    while !slow.is_empty() {
-        let mut notices = Vec::new();
-        for id in slow.drain(..) {
-            if let Some(member) = remove(state, id) {
-                eprintln!(
-                    "{} {} (#{id}) disconnected: too slow to receive",
-                    tlschat::time::now(),
-                    member.nickname
-                );
-                notices.push(leave_notice(id, member.nickname, "too slow"));
-            }
-        }
-        for notice in &notices {
-            slow.extend(
-                state
-                    .members
-                    .iter()
-                    .filter(|(_, m)| {
-                        m.mailbox.push(Frame::clone(notice)) == Err(PushError::Overflow)
-                    })
-                    .map(|(&id, _)| id),
-            );
-        }
-        slow.sort_unstable();
-        slow.dedup();
+/// 128 random bits in hex, from the kernel's generator.
+fn new_token() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let from_kernel =
+        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if from_kernel.is_err() {
+        // Not reached on Linux; still unpredictable enough to tell sessions apart.
+        let a = tlschat::client::random_unit().to_bits();
+        let b = tlschat::client::random_unit().to_bits();
+        bytes[..8].copy_from_slice(&a.to_le_bytes());
+        bytes[8..].copy_from_slice(&b.to_le_bytes());
     }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -33,11 +33,21 @@ pub struct Shared {
 /// How a connection ended, for the log and the room's leave notice.
 struct Ending {
     reason: String,
+    /// The connection was lost rather than closed on purpose: the user may come back.
+    dropped: bool,
 }
 
 fn ending(reason: impl Into<String>) -> Ending {
     Ending {
         reason: reason.into(),
+        dropped: false,
+    }
+}
+
+fn dropped(reason: impl Into<String>) -> Ending {
+    Ending {
+        reason: reason.into(),
+        dropped: true,
     }
 }
 
@@ -75,8 +85,14 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
     };
     let end = session.run(&mut pipe);
     if let Some(id) = session.id {
-        shared.room.leave(id, &end.reason);
-        format!("{} (#{id}) left: {}", session.nickname, end.reason)
+        let mailbox = &session.mailbox;
+        if end.dropped {
+            shared.room.disconnect(id, mailbox, &end.reason);
+            format!("{} (#{id}) dropped: {}", session.nickname, end.reason)
+        } else {
+            shared.room.leave(id, mailbox, &end.reason);
+            format!("{} (#{id}) left: {}", session.nickname, end.reason)
+        }
     } else {
         format!("closed before login: {}", end.reason)
     }
@@ -142,7 +158,7 @@ impl Session<'_> {
             };
             let wake = match pipe.wait(Some(deadline)) {
                 Ok(wake) => wake,
-                Err(e) => return ending(format!("connection lost ({e})")),
+                Err(e) => return dropped(format!("connection lost ({e})")),
             };
             if wake.input {
                 last_heard = Instant::now();
@@ -156,7 +172,7 @@ impl Session<'_> {
             }
             if let Some(bye) = wake.close_requested {
                 let _ = pipe.send_now(&bye);
-                return ending("server shutting down");
+                return ending("closed by the server");
             }
             let mut replies = Vec::new();
             loop {
@@ -190,20 +206,20 @@ impl Session<'_> {
                 if now >= idle_deadline {
                     if pinged {
                         let _ = pipe.send_now(&bye(ByeCode::Idle, "idle for too long"));
-                        return ending("idle for too long");
+                        return dropped("idle for too long");
                     }
                     pinged = true;
                     pipe.out.extend_from_slice(&encode(&ServerMsg::Ping));
                 }
             }
             if let Err(e) = pipe.flush() {
-                return ending(format!(
+                return dropped(format!(
                     "connection lost ({})",
                     tlschat::connect::describe_io(&e)
                 ));
             }
             if let Some(why) = wake.peer_gone {
-                return ending(if why == "closed by peer" {
+                return dropped(if why == "closed by peer" {
                     "connection closed".to_string()
                 } else {
                     format!("connection lost ({why})")
@@ -220,7 +236,7 @@ impl Session<'_> {
         // Keep-alives, leaving and the first login are free; everything else is metered.
         let metered = match msg {
             ClientMsg::Ping | ClientMsg::Pong | ClientMsg::Quit { .. } => false,
-            ClientMsg::Login { .. } => self.id.is_some(),
+            ClientMsg::Login { .. } | ClientMsg::Resume { .. } => self.id.is_some(),
             _ => true,
         };
         if metered {
@@ -244,6 +260,12 @@ impl Session<'_> {
             ClientMsg::Pong => return Next::Continue,
             ClientMsg::Quit { .. } => return Next::Close(ByeCode::Quit, "quit".into()),
             ClientMsg::Login { nickname, password } => self.login(&nickname, password),
+            ClientMsg::Resume {
+                token,
+                last_seq,
+                nickname,
+                password,
+            } => self.resume(&token, last_seq, &nickname, password),
             _ if self.id.is_none() => Err(Refusal {
                 code: ErrorCode::NotLoggedIn,
                 message: "log in first: send {\"type\":\"login\",\"nickname\":\"...\"}".into(),
@@ -294,22 +316,58 @@ impl Session<'_> {
                 log!("{}: #{id} {} is now {nickname}", self.peer, self.nickname);
             }
             None => {
-                if let Some(expected) = &self.shared.password {
-                    let given = password.unwrap_or_default();
-                    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-                        return Err(Refusal {
-                            code: ErrorCode::AuthFailed,
-                            message: "wrong password".into(),
-                        });
-                    }
-                }
-                let id = room.join(nickname, &self.mailbox)?;
-                self.id = Some(id);
-                log!("{}: joined as {nickname} (#{id})", self.peer);
+                self.check_password(password)?;
+                let who = room.join(nickname, &self.mailbox)?;
+                log!("{}: joined as {nickname} (#{})", self.peer, who.id);
+                self.id = Some(who.id);
             }
         }
         self.nickname = nickname.to_string();
         Ok(())
+    }
+
+    fn resume(
+        &mut self,
+        token: &str,
+        last_seq: Option<u64>,
+        nickname: &str,
+        password: Option<String>,
+    ) -> Result<(), Refusal> {
+        if self.id.is_some() {
+            return Err(Refusal {
+                code: ErrorCode::BadMessage,
+                message: "already logged in: resume is only for a new connection".into(),
+            });
+        }
+        validate_nickname(nickname).map_err(|message| Refusal {
+            code: ErrorCode::NicknameInvalid,
+            message,
+        })?;
+        self.check_password(password)?;
+        let who = self
+            .shared
+            .room
+            .resume(token, last_seq, nickname, &self.mailbox)?;
+        let how = if who.resumed { "came back" } else { "joined" };
+        log!("{}: {how} as {} (#{})", self.peer, who.nickname, who.id);
+        self.id = Some(who.id);
+        self.nickname = who.nickname;
+        Ok(())
+    }
+
+    fn check_password(&self, password: Option<String>) -> Result<(), Refusal> {
+        let Some(expected) = &self.shared.password else {
+            return Ok(());
+        };
+        let given = password.unwrap_or_default();
+        if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            Ok(())
+        } else {
+            Err(Refusal {
+                code: ErrorCode::AuthFailed,
+                message: "wrong password".into(),
+            })
+        }
     }
 
     fn reject(&mut self, out: &mut Vec<u8>, code: ErrorCode, message: String) -> Next {

@@ -50,7 +50,8 @@ fn broadcast_reaches_everyone_with_the_servers_identity() {
 
 #[test]
 fn join_leave_and_rename_notices() {
-    let server = Server::start(&[]);
+    // No grace period: a dropped connection leaves at once (tests/durability.rs covers ghosts).
+    let server = Server::start(&["--resume-grace", "0"]);
     let (mut observer, _) = server.join("observer");
     let (mut alice, _) = server.join("alice");
     let (mut bob, wb) = server.join("bob");

@@ -5,7 +5,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -18,19 +20,60 @@ use tlschat::{decode_server, ServerMsg, Welcome};
 /// How long any single expectation may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// A fresh directory for one test's server data, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("tlschat-test-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("UTF-8 temp path")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The server binary, running until dropped.
 pub struct Server {
     child: Child,
     pub port: u16,
     log: Arc<Mutex<Vec<String>>>,
+    _data: Option<TempDir>,
 }
 
 impl Server {
-    /// Starts the server on 127.0.0.1 with an ephemeral port and extra `args`.
+    /// Starts the server on 127.0.0.1 with an ephemeral port and extra `args`. Unless the
+    /// args say where to keep history, it goes to a temporary directory of its own.
     pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
+        let own_data = !args
+            .iter()
+            .any(|a| *a == "--data-dir" || *a == "--no-persist");
+        let data = own_data.then(|| TempDir::new("data"));
+        let mut server = Server::start_at("127.0.0.1:0", args, data.as_ref().map(TempDir::path));
+        server._data = data;
+        server
+    }
+
+    /// Starts the server listening on `listen` (to restart one on the same port).
+    pub fn start_at(listen: &str, args: &[&str], data_dir: Option<&str>) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command.args(["--listen", listen]).args(args);
+        if let Some(dir) = data_dir {
+            command.args(["--data-dir", dir]);
+        }
+        let mut child = command
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -43,17 +86,36 @@ impl Server {
         let thread_log = Arc::clone(&log);
         thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+                if let Some(rest) = line.split(" listening on 127.0.0.1:").nth(1) {
                     let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
                     let _ = port_tx.send(port.parse::<u16>().unwrap_or(0));
                 }
                 thread_log.lock().unwrap().push(line);
             }
         });
-        let port = port_rx
-            .recv_timeout(PATIENCE)
-            .expect("the server did not say where it listens");
-        Server { child, port, log }
+        let port = match port_rx.recv_timeout(PATIENCE) {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not start: {:#?}", log.lock().unwrap());
+            }
+        };
+        Server {
+            child,
+            port,
+            log,
+            _data: None,
+        }
+    }
+
+    /// Kills the server at once, as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn addr(&self) -> String {
