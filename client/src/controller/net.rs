@@ -102,12 +102,15 @@ impl Controller {
         self.room.disconnected();
         self.view.users.set_users(&[], None);
         self.view.status.set_connection(None, None, None);
+        // The refusal is already in the list as an error line; do not say it twice.
+        let refused = self.conn.is_refused();
         let delay = self
             .conn
             .closed(reason, retry, Instant::now(), random_unit());
         let mut update = Update::default();
         let text = match (&self.conn.phase, delay) {
             (Phase::Offline { reason: None }, _) => "Disconnected".to_string(),
+            (Phase::Offline { reason: Some(_) }, _) if refused => String::new(),
             (Phase::Offline { reason: Some(r) }, _) => r.clone(),
             (_, Some(_)) if was_online => format!("{reason}. Reconnecting…"),
             _ => String::new(),

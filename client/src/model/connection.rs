@@ -91,6 +91,11 @@ impl Connection {
         self.refused = Some(why.to_string());
     }
 
+    /// Whether the server refused our last login.
+    pub fn is_refused(&self) -> bool {
+        self.refused.is_some()
+    }
+
     /// The user typed `/quit`.
     pub fn quitting(&mut self) {
         self.quitting = true;

@@ -158,10 +158,8 @@ impl Room {
                 up.status = Some(text.clone());
                 self.push(&mut up, Line::error(SystemTime::now(), text));
             }
-            ServerMsg::Bye { reason, .. } => {
-                let text = format!("The server closed the connection: {reason}");
-                self.push(&mut up, Line::notice(SystemTime::now(), text));
-            }
+            // The Closed event that follows carries the reason ("Disconnected by …: …").
+            ServerMsg::Bye { .. } => {}
             ServerMsg::Ping | ServerMsg::Pong => {}
         }
         up

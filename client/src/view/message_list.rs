@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use gtk::glib::clone;
 use gtk::prelude::*;
 use gtk::{gio, glib};
 
@@ -99,34 +100,41 @@ impl MessageList {
 
     fn setup_scrolling(&self) {
         let adj = self.scrolled.vadjustment();
-        let this = self.clone();
-        adj.connect_value_changed(move |adj| {
-            let scroll = &this.scroll;
-            let value = adj.value();
-            if at_bottom(value, adj.page_size(), adj.upper()) {
+        let scroll = Rc::clone(&self.scroll);
+        adj.connect_value_changed(clone!(
+            #[weak(rename_to = jump)]
+            self.jump,
+            move |adj| {
+                let value = adj.value();
+                if at_bottom(value, adj.page_size(), adj.upper()) {
+                    scroll.sticky.set(true);
+                    scroll.unread.set(0);
+                } else if value < scroll.last_value.get() - 1.0 {
+                    // Only the reader scrolls up; the list growing or re-estimating row
+                    // heights moves the value down, and must not unstick us.
+                    scroll.sticky.set(false);
+                }
+                scroll.last_value.set(value);
+                update_jump(&jump, &scroll);
+            }
+        ));
+        let scroll = Rc::clone(&self.scroll);
+        adj.connect_changed(move |adj| {
+            if scroll.sticky.get() {
+                scroll_to_bottom(adj);
+            }
+        });
+        let scroll = Rc::clone(&self.scroll);
+        self.jump.connect_clicked(clone!(
+            #[weak]
+            adj,
+            move |jump| {
                 scroll.sticky.set(true);
                 scroll.unread.set(0);
-            } else if value < scroll.last_value.get() - 1.0 {
-                // Only the reader scrolls up; the list growing or re-estimating row heights
-                // moves the value down, and must not unstick us.
-                scroll.sticky.set(false);
+                scroll_to_bottom(&adj);
+                update_jump(jump, &scroll);
             }
-            scroll.last_value.set(value);
-            this.update_jump();
-        });
-        let this = self.clone();
-        adj.connect_changed(move |_| {
-            if this.scroll.sticky.get() {
-                this.scroll_to_bottom();
-            }
-        });
-        let this = self.clone();
-        self.jump.connect_clicked(move |_| {
-            this.scroll.sticky.set(true);
-            this.scroll.unread.set(0);
-            this.scroll_to_bottom();
-            this.update_jump();
-        });
+        ));
     }
 
     /// Applies the model's changes: inserted lines and dropped old ones.
@@ -156,16 +164,9 @@ impl MessageList {
         self.update_jump();
     }
 
-    /// Scrolls to the newest message, now and once more after GTK has measured new rows.
+    /// Scrolls to the newest message.
     pub fn scroll_to_bottom(&self) {
-        let adj = self.scrolled.vadjustment();
-        adj.set_value(adj.upper() - adj.page_size());
-        let adj = adj.downgrade();
-        glib::idle_add_local_once(move || {
-            if let Some(adj) = adj.upgrade() {
-                adj.set_value(adj.upper() - adj.page_size());
-            }
-        });
+        scroll_to_bottom(&self.scrolled.vadjustment());
     }
 
     #[cfg(test)]
@@ -187,16 +188,29 @@ impl MessageList {
     }
 
     fn update_jump(&self) {
-        let unread = self.scroll.unread.get();
-        let visible = !self.scroll.sticky.get();
-        self.jump.set_visible(visible);
-        let label = match unread {
-            0 => "Jump to latest ↓".to_string(),
-            1 => "1 new message ↓".to_string(),
-            n => format!("{n} new messages ↓"),
-        };
-        self.jump.set_label(&label);
+        update_jump(&self.jump, &self.scroll);
     }
+}
+
+/// Scrolls to the end, now and once more after GTK has measured the new rows.
+fn scroll_to_bottom(adj: &gtk::Adjustment) {
+    adj.set_value(adj.upper() - adj.page_size());
+    glib::idle_add_local_once(clone!(
+        #[weak]
+        adj,
+        move || adj.set_value(adj.upper() - adj.page_size())
+    ));
+}
+
+/// Shows the jump button, with the unread count, while the reader is scrolled up.
+fn update_jump(jump: &gtk::Button, scroll: &Scroll) {
+    jump.set_visible(!scroll.sticky.get());
+    let label = match scroll.unread.get() {
+        0 => "Jump to latest ↓".to_string(),
+        1 => "1 new message ↓".to_string(),
+        n => format!("{n} new messages ↓"),
+    };
+    jump.set_label(&label);
 }
 
 impl Default for MessageList {
