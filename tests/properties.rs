@@ -1,0 +1,129 @@
+//! Property tests of the decoder and the framer: arbitrary bytes never panic, and any way of
+//! splitting a valid stream decodes to the same messages.
+
+use proptest::prelude::*;
+use tlschat::framing::LineBuffer;
+use tlschat::{decode_client, decode_server, encode, ChatMessage, ClientMsg, ServerMsg, MAX_LINE};
+
+fn lines_of(chunks: &[Vec<u8>], limit: usize) -> Result<Vec<Vec<u8>>, ()> {
+    let mut buf = LineBuffer::new(limit);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        buf.extend(chunk);
+        loop {
+            match buf.next_line() {
+                Ok(Some(line)) => out.push(line.to_vec()),
+                Ok(None) => break,
+                Err(_) => return Err(()),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Splits `bytes` at the given cut points.
+fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for p in points {
+        chunks.push(bytes[start..p].to_vec());
+        start = p;
+    }
+    chunks.push(bytes[start..].to_vec());
+    chunks
+}
+
+fn chat_message() -> impl Strategy<Value = ServerMsg> {
+    (
+        any::<u64>(),
+        any::<u64>(),
+        ".{0,40}",
+        ".{0,200}",
+        any::<bool>(),
+    )
+        .prop_map(|(seq, sender_id, sender_nickname, message, action)| {
+            ServerMsg::Message(ChatMessage {
+                seq,
+                time: "2026-11-27T09:15:02.123Z".into(),
+                sender_id,
+                sender_nickname,
+                message,
+                action,
+            })
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = decode_client(&bytes);
+        let _ = decode_server(&bytes);
+    }
+
+    #[test]
+    fn json_shaped_garbage_never_panics(
+        ty in prop_oneof![
+            Just("login".to_string()),
+            Just("broadcast".to_string()),
+            Just("private".to_string()),
+            Just("resume".to_string()),
+            ".{0,8}",
+        ],
+        key in ".{0,10}",
+        value in prop_oneof![Just("1".to_string()), Just("null".to_string()), Just("[]".to_string()), "\".{0,20}\""],
+    ) {
+        let line = format!("{{\"type\":\"{ty}\",\"{key}\":{value}}}");
+        let _ = decode_client(line.as_bytes());
+    }
+
+    #[test]
+    fn any_split_of_a_stream_gives_the_same_lines(
+        bytes in proptest::collection::vec(any::<u8>(), 0..4096),
+        cuts in proptest::collection::vec(any::<usize>(), 0..20),
+    ) {
+        let whole = lines_of(&[bytes.clone()], 64);
+        let pieces = lines_of(&split(&bytes, &cuts), 64);
+        prop_assert_eq!(whole, pieces);
+    }
+
+    #[test]
+    fn framing_matches_a_simple_model(text in "[a-z\n]{0,300}") {
+        let got = lines_of(&[text.as_bytes().to_vec()], MAX_LINE).unwrap();
+        let mut expected: Vec<Vec<u8>> = text.split('\n').map(|l| l.as_bytes().to_vec()).collect();
+        expected.pop(); // the part after the last \n is not a line yet
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_split_stream_of_server_messages_decodes_identically(
+        msgs in proptest::collection::vec(chat_message(), 1..20),
+        cuts in proptest::collection::vec(any::<usize>(), 0..30),
+    ) {
+        let stream: Vec<u8> = msgs.iter().flat_map(encode).collect();
+        let lines = lines_of(&split(&stream, &cuts), 1 << 20).unwrap();
+        let decoded: Vec<ServerMsg> = lines.iter().map(|l| decode_server(l).unwrap()).collect();
+        prop_assert_eq!(decoded, msgs);
+    }
+
+    #[test]
+    fn client_messages_round_trip(nickname in ".{0,40}", message in ".{0,300}", action in any::<bool>()) {
+        for msg in [
+            ClientMsg::Login { nickname: nickname.clone(), password: None },
+            ClientMsg::Broadcast { message: message.clone(), action },
+            ClientMsg::Private { to: nickname.clone(), message: message.clone(), action },
+        ] {
+            let line = encode(&msg);
+            prop_assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+            prop_assert_eq!(decode_client(&line[..line.len() - 1]), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn time_parsing_never_panics(text in ".{0,40}") {
+        let _ = tlschat::time::parse_rfc3339(&text);
+    }
+}
