@@ -85,7 +85,7 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..4096),
         cuts in proptest::collection::vec(any::<usize>(), 0..20),
     ) {
-        let whole = lines_of(&[bytes.clone()], 64);
+        let whole = lines_of(std::slice::from_ref(&bytes), 64);
         let pieces = lines_of(&split(&bytes, &cuts), 64);
         prop_assert_eq!(whole, pieces);
     }
