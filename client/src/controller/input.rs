@@ -90,6 +90,8 @@ impl Controller {
             return;
         };
         self.conn.quitting();
+        // Leaving on purpose: the next Login is a fresh arrival, not a resumed session.
+        self.resume.forget_identity();
         if reason.is_some() {
             // The library's quit() carries no reason, so the reason goes first on its own;
             // the server closes on the first quit and ignores the second.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use gtk::prelude::*;
 use gtk::{gio, glib};
-use tlschat::client::{ClientConfig, NetEvent};
+use tlschat::client::{ClientConfig, NetEvent, Resume};
 use tlschat::ClientMsg;
 
 use crate::model::{Completer, Connection, History, Phase, Room};
@@ -59,6 +59,8 @@ pub struct Controller {
     password_wanted: bool,
     /// Counts down while waiting to reconnect.
     ticker: Option<glib::SourceId>,
+    /// Our identity and place in the history, so a reconnect resumes the session seamlessly.
+    resume: Resume,
 }
 
 impl Controller {
@@ -84,6 +86,7 @@ impl Controller {
             transcript,
             password_wanted: false,
             ticker: None,
+            resume: Resume::new(),
         };
         controller.refresh_status();
         controller
@@ -132,6 +135,9 @@ impl Controller {
             }
             return;
         }
+        if server != self.conn.server {
+            self.resume = Resume::new();
+        }
         self.conn.user_started(&server);
         self.connect(&server, &nickname);
     }
@@ -150,7 +156,8 @@ impl Controller {
         let password = self.password();
         self.room.requested_nickname = nickname.to_string();
         self.room.sent_password = password.is_some();
-        let config = ClientConfig::new(server, &self.ca_pem, nickname, password);
+        let mut config = ClientConfig::new(server, &self.ca_pem, nickname, password);
+        config.resume = Some(self.resume.clone());
         self.net = Some(Network::start(config, self.generation, self.events.clone()));
         self.refresh_status();
     }

@@ -185,13 +185,24 @@ impl Room {
             let line = self.chat_line(m);
             self.push(up, line);
         }
+        if let Some(gap) = w.missed {
+            let text = format!(
+                "Messages {} to {} arrived while you were away and are no longer kept",
+                gap.from, gap.to
+            );
+            self.push(up, Line::notice(SystemTime::now(), text));
+        }
         let others = self.users.len() - 1;
         let company = match others {
             0 => "nobody else is here yet".to_string(),
             1 => "1 other person is here".to_string(),
             n => format!("{n} other people are here"),
         };
-        let text = format!("Welcome, {}: {company}", w.nickname);
+        let text = if w.resumed {
+            format!("Reconnected as {}: {company}", w.nickname)
+        } else {
+            format!("Welcome, {}: {company}", w.nickname)
+        };
         self.push(up, Line::notice(SystemTime::now(), text));
     }
 

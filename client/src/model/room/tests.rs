@@ -162,3 +162,25 @@ fn errors_say_what_happened() {
     );
     assert_eq!(inserted(&up).len(), 1, "the error is also kept in the list");
 }
+
+#[test]
+fn a_resumed_session_says_so_and_names_the_gap() {
+    let mut room = welcomed(vec![]);
+    room.disconnected();
+    let json = serde_json::json!({
+        "id": 3, "nickname": "alice", "users": [{"id": 3, "nickname": "alice"}],
+        "history": [], "resumed": true, "replay": 0, "missed": {"from": 5, "to": 9},
+    });
+    let w: Welcome = serde_json::from_value(json).expect("a valid welcome");
+    let lines: Vec<String> = inserted(&room.apply(ServerMsg::Welcome(w)))
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "-- Messages 5 to 9 arrived while you were away and are no longer kept",
+            "-- Reconnected as alice: nobody else is here yet",
+        ]
+    );
+}
