@@ -20,6 +20,10 @@
 
 #[path = "server/error.rs"]
 mod error;
+#[path = "server/flood.rs"]
+mod flood;
+#[path = "server/handshake.rs"]
+mod handshake;
 #[path = "server/history.rs"]
 mod history;
 #[path = "server/members.rs"]

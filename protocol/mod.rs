@@ -6,15 +6,18 @@
 //! PROTOCOL.md explains it for people writing other clients.
 //!
 //! Besides the wire types this crate holds what every side needs to speak it:
-//! [`framing`] splits a byte stream into lines, [`pipe`] lets one thread own a TLS stream
-//! while another reads its socket, [`connect`] opens a verified client connection, and
-//! [`time`] formats the server clock.
+//! [`framing`] splits a byte stream into lines; [`pipe`] and [`mailbox`] let one thread own a
+//! TLS stream while another reads its socket; [`connect`] opens a verified client connection,
+//! [`client`] runs one, and [`reconnect`] brings it back; [`time`] and [`certs`] format the
+//! server clock and certificate fingerprints.
 
 pub mod certs;
 pub mod client;
 pub mod connect;
 pub mod framing;
+pub mod mailbox;
 pub mod pipe;
+pub mod reconnect;
 pub mod time;
 
 use serde::{Deserialize, Serialize};

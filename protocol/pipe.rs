@@ -22,34 +22,19 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use native_tls::TlsStream;
 
 use crate::framing::LineBuffer;
+use crate::mailbox::read_socket;
+pub use crate::mailbox::{Frame, Mailbox, PushError};
 
-/// A serialized line shared by every recipient of a broadcast.
-pub type Frame = Arc<[u8]>;
-
-/// Raw bytes the reader may queue before it waits for the owner: bounds a flooder's cost.
-const INCOMING_CAP: usize = 64 * 1024;
-/// Size of one socket read.
-const READ_CHUNK: usize = 8 * 1024;
 /// Stack of a reader thread: it only moves bytes, and 10,000 of them must stay cheap.
 const READER_STACK: usize = 64 * 1024;
-
-/// Why a frame could not be queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushError {
-    /// The owner is closing or gone.
-    Closed,
-    /// The queue is over its byte budget: the peer is not reading fast enough. The mailbox is
-    /// now closed, and the owner will see [`Wake::overflowed`].
-    Overflow,
-}
 
 /// What woke the owner; several things can be true at once.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -64,140 +49,6 @@ pub struct Wake {
     pub overflowed: bool,
     /// The deadline passed with nothing else to do.
     pub timed_out: bool,
-}
-
-#[derive(Default)]
-struct State {
-    incoming: Vec<u8>,
-    outgoing: VecDeque<Frame>,
-    outgoing_bytes: usize,
-    peer_gone: Option<String>,
-    close: Option<Vec<u8>>,
-    overflowed: bool,
-    closed: bool,
-}
-
-/// Where other threads leave work for a connection's owner thread.
-pub struct Mailbox {
-    state: Mutex<State>,
-    owner_wakeup: Condvar,
-    reader_wakeup: Condvar,
-    budget: usize,
-    socket: TcpStream,
-}
-
-impl Mailbox {
-    fn new(socket: TcpStream, budget: usize) -> Mailbox {
-        Mailbox {
-            state: Mutex::new(State::default()),
-            owner_wakeup: Condvar::new(),
-            reader_wakeup: Condvar::new(),
-            budget,
-            socket,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding this lock cannot leave the state inconsistent (every update is
-        // a single push or swap), so a poisoned lock is still safe to use.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Queues a frame for the peer without blocking. Past the byte budget the mailbox closes
-    /// and reports [`PushError::Overflow`]; the caller decides what to tell others.
-    pub fn push(&self, frame: Frame) -> Result<(), PushError> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(PushError::Closed);
-        }
-        if state.outgoing_bytes + frame.len() > self.budget && !state.outgoing.is_empty() {
-            state.closed = true;
-            state.overflowed = true;
-            state.outgoing.clear();
-            state.outgoing_bytes = 0;
-            drop(state);
-            self.owner_wakeup.notify_one();
-            self.reader_wakeup.notify_one();
-            return Err(PushError::Overflow);
-        }
-        let was_idle = state.outgoing.is_empty();
-        state.outgoing_bytes += frame.len();
-        state.outgoing.push_back(frame);
-        drop(state);
-        if was_idle {
-            // An owner with frames already queued is awake or about to be: no need to wake it.
-            self.owner_wakeup.notify_one();
-        }
-        Ok(())
-    }
-
-    /// Queues a frame whatever the budget says: for a bounded catch-up (a `welcome` and the
-    /// messages it replays) that must arrive whole. Fails only if the mailbox is closed.
-    pub fn push_unbudgeted(&self, frame: Frame) -> Result<(), PushError> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(PushError::Closed);
-        }
-        let was_idle = state.outgoing.is_empty();
-        state.outgoing_bytes += frame.len();
-        state.outgoing.push_back(frame);
-        drop(state);
-        if was_idle {
-            self.owner_wakeup.notify_one();
-        }
-        Ok(())
-    }
-
-    /// Asks the owner to send `bye` (after what is already queued) and close. Idempotent.
-    pub fn close(&self, bye: Vec<u8>) {
-        let mut state = self.lock();
-        if state.closed {
-            return;
-        }
-        state.closed = true;
-        state.close = Some(bye);
-        drop(state);
-        self.owner_wakeup.notify_one();
-        self.reader_wakeup.notify_one();
-    }
-
-    /// Whether the mailbox no longer accepts frames.
-    pub fn is_closed(&self) -> bool {
-        self.lock().closed
-    }
-
-    /// Closes the socket under both threads: unblocks a read or a stuck write at once.
-    pub fn abort(&self) {
-        let _ = self.socket.shutdown(Shutdown::Both);
-        self.lock().closed = true;
-        self.owner_wakeup.notify_one();
-        self.reader_wakeup.notify_one();
-    }
-
-    fn deliver_incoming(&self, bytes: &[u8]) -> bool {
-        let mut state = self.lock();
-        while state.incoming.len() >= INCOMING_CAP && !state.closed {
-            state = self
-                .reader_wakeup
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        if state.closed {
-            return false;
-        }
-        let was_empty = state.incoming.is_empty();
-        state.incoming.extend_from_slice(bytes);
-        drop(state);
-        if was_empty {
-            self.owner_wakeup.notify_one();
-        }
-        true
-    }
-
-    fn reader_done(&self, why: String) {
-        self.lock().peer_gone.get_or_insert(why);
-        self.owner_wakeup.notify_one();
-    }
 }
 
 /// What a TLS stream reads from and writes to.
@@ -460,21 +311,5 @@ impl Drop for Pipe {
             let _ = self.tls.shutdown();
         }
         self.mailbox.abort();
-    }
-}
-
-fn read_socket(mut socket: TcpStream, mailbox: &Mailbox) {
-    let mut chunk = [0u8; READ_CHUNK];
-    loop {
-        match socket.read(&mut chunk) {
-            Ok(0) => return mailbox.reader_done("closed by peer".into()),
-            Ok(n) => {
-                if !mailbox.deliver_incoming(&chunk[..n]) {
-                    return;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return mailbox.reader_done(e.to_string()),
-        }
     }
 }

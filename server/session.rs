@@ -5,19 +5,20 @@
 //! queues something for it, or a deadline (login, idle) passes. Everything the peer sends is
 //! answered: with the effect it asked for, or with an `error` saying why not.
 
-use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use native_tls::TlsAcceptor;
 use tlschat::framing::LineTooLong;
-use tlschat::pipe::{Mailbox, Pipe, Transport};
+use tlschat::pipe::{Mailbox, Pipe};
 use tlschat::{
     decode_client, encode, validate_message, validate_nickname, ByeCode, ClientMsg, ErrorCode,
     ServerMsg, MAX_LINE,
 };
 
+use crate::flood::TokenBucket;
+use crate::handshake;
 use crate::log;
 use crate::options::Options;
 use crate::room::{Refusal, Room};
@@ -57,14 +58,9 @@ const FLOOD_STRIKES: u32 = 50;
 /// Serves one connection until it ends; returns what to log.
 pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
     let deadline = Instant::now() + shared.options.handshake_timeout;
-    match speaks_tls(&socket, deadline) {
-        Ok(true) => {}
-        Ok(false) => return plaintext_hint(socket),
-        Err(e) => return format!("gone before the handshake ({})", e.kind()),
-    }
-    let tls = match shared.acceptor.accept(Transport::new(socket, deadline)) {
+    let tls = match handshake::accept(socket, &shared.acceptor, deadline) {
         Ok(tls) => tls,
-        Err(e) => return format!("TLS handshake failed: {e}"),
+        Err(outcome) => return outcome,
     };
     let opts = &shared.options;
     let write_timeout = Duration::from_secs(10);
@@ -96,30 +92,6 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
     } else {
         format!("closed before login: {}", end.reason)
     }
-}
-
-/// Peeks at the first byte: a TLS handshake starts with 0x16.
-fn speaks_tls(socket: &TcpStream, deadline: Instant) -> io::Result<bool> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    socket.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
-    let mut first = [0u8; 1];
-    match socket.peek(&mut first)? {
-        0 => Err(io::ErrorKind::UnexpectedEof.into()),
-        _ => Ok(first[0] == 0x16),
-    }
-}
-
-/// Tells a plaintext client, in its own language, that this port wants TLS.
-fn plaintext_hint(mut socket: TcpStream) -> String {
-    let hint = ServerMsg::error(
-        ErrorCode::TlsRequired,
-        "this port speaks TLS: connect with a tlschat client, or \
-         `openssl s_client -connect HOST:PORT -CAfile certs/ca.crt`",
-    );
-    let _ = socket.set_write_timeout(Some(Duration::from_secs(2)));
-    let _ = socket.write_all(&encode(&hint));
-    let _ = socket.shutdown(std::net::Shutdown::Both);
-    "plaintext client on the TLS port: sent a hint and closed".into()
 }
 
 struct Session<'a> {
@@ -418,53 +390,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-/// Flood control: `rate` messages per second on average, `burst` at once.
-struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    updated: Instant,
-}
-
-impl TokenBucket {
-    fn new(rate: f64, burst: f64) -> TokenBucket {
-        TokenBucket {
-            rate,
-            burst,
-            tokens: burst,
-            updated: Instant::now(),
-        }
-    }
-
-    /// Takes a token, or says how long until one is available.
-    fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        self.updated = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_allows_bursts_then_paces() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(5.0, 3.0);
-        for _ in 0..3 {
-            assert_eq!(bucket.take(start), Ok(()));
-        }
-        let wait = bucket.take(start).unwrap_err();
-        assert_eq!(wait.as_millis(), 200);
-        assert_eq!(bucket.take(start + Duration::from_millis(200)), Ok(()));
-    }
 
     #[test]
     fn secrets_compare_exactly() {
