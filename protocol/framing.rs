@@ -81,9 +81,11 @@ impl LineBuffer {
             self.scanned -= self.start;
             self.start = 0;
         }
-        // Give back memory after a burst of large lines.
-        if self.buf.capacity() > 4 * (self.limit + 2) && self.buf.len() < self.limit {
-            self.buf.shrink_to(self.limit + 2);
+        // Give back memory after a burst: an idle connection should hold almost nothing.
+        if self.buf.is_empty() && self.buf.capacity() > 8 * 1024 {
+            self.buf = Vec::new();
+        } else if self.buf.capacity() > 4 * (self.buf.len() + 1024) {
+            self.buf.shrink_to(2 * self.buf.len() + 1024);
         }
     }
 }

@@ -122,6 +122,11 @@ impl Write for Transport {
     }
 }
 
+/// Outgoing buffer capacity kept between writes; anything larger is given back.
+const OUT_KEEP: usize = 32 * 1024;
+/// Decrypted bytes taken from TLS per read: small, since most lines are.
+const PLAIN_CHUNK: usize = 4 * 1024;
+
 /// A TLS connection after its handshake, owned by one thread.
 pub struct Pipe {
     tls: TlsStream<Transport>,
@@ -162,7 +167,7 @@ impl Pipe {
             mailbox,
             lines: LineBuffer::new(max_line),
             out: Vec::new(),
-            plain: vec![0; 16 * 1024].into_boxed_slice(),
+            plain: vec![0; PLAIN_CHUNK].into_boxed_slice(),
             taken: VecDeque::new(),
         };
         // The handshake may have read application data along with its last record.
@@ -268,8 +273,10 @@ impl Pipe {
         }
         let result = self.tls.write_all(&self.out);
         self.out.clear();
-        if self.out.capacity() > 256 * 1024 {
-            self.out.shrink_to(16 * 1024);
+        // A burst (a long welcome, a join storm) must not stay resident in every idle
+        // connection: thousands of them would hold it forever.
+        if self.out.capacity() > OUT_KEEP {
+            self.out = Vec::new();
         }
         result
     }
