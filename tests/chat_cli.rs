@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Server, PATIENCE};
+use common::{Server, TempDir, PATIENCE};
 use tlschat::ServerMsg;
 
 /// The `chat` binary with piped stdin and stdout; killed on drop.
@@ -65,8 +65,12 @@ impl Chat {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stdout.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(line) => self.seen.push(line),
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
                 Err(_) => panic!("chat never printed {needle:?}; it printed {:#?}", self.seen),
             }
         }
@@ -75,6 +79,11 @@ impl Chat {
     /// Closes stdin (unless done already) and waits for the exit status and stderr.
     fn finish(&mut self) -> (ExitStatus, String) {
         self.stdin = None;
+        self.exit()
+    }
+
+    /// Waits for the program to exit by itself, with stdin left open.
+    fn exit(&mut self) -> (ExitStatus, String) {
         let deadline = Instant::now() + PATIENCE;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait for chat") {
@@ -88,6 +97,25 @@ impl Chat {
             let _ = err.read_to_string(&mut stderr);
         }
         (status, stderr)
+    }
+
+    /// Every line printed, once the program has exited.
+    fn everything(&mut self) -> Vec<String> {
+        while let Ok(line) = self.stdout.recv_timeout(PATIENCE) {
+            self.seen.push(line);
+        }
+        self.seen.clone()
+    }
+
+    /// Freezes (`STOP`) or thaws (`CONT`) the process, so that a drop goes unnoticed for a
+    /// while.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid}");
     }
 }
 
@@ -218,6 +246,121 @@ fn taken_nickname_fails_with_the_reason() {
     let (_bob, _) = server.join("bob");
     let mut chat = Chat::start(&["--server", &server.addr(), "--nickname", "BOB"]);
     let (status, stderr) = chat.finish();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("refused the login") && stderr.contains("taken"),
+        "{stderr}"
+    );
+}
+
+/// Starts a server again on `addr` with the history in `data`, once the killed one's port is
+/// free (the kernel may take a moment to release it).
+fn restart(addr: &str, data: &TempDir) -> Server {
+    let deadline = Instant::now() + PATIENCE;
+    while TcpListener::bind(addr).is_err() {
+        assert!(Instant::now() < deadline, "{addr} stayed busy");
+        thread::sleep(Duration::from_millis(50));
+    }
+    Server::start_at(addr, &[], Some(data.path()))
+}
+
+/// How many printed lines contain `needle`.
+fn count(lines: &[String], needle: &str) -> usize {
+    lines.iter().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+fn catches_up_after_a_server_crash_showing_each_message_once() {
+    let data = TempDir::new("chat-crash");
+    let mut server = Server::start(&["--data-dir", data.path()]);
+    let addr = server.addr();
+    let mut term = Chat::join(&server, "term");
+    let (mut tester, _) = server.join("tester");
+    tester.say("before");
+    term.expect("<tester> before");
+
+    // Frozen, `chat` cannot notice the crash until the room has moved on without it.
+    term.signal("STOP");
+    server.kill();
+    let server = restart(&addr, &data);
+    let (mut tester, _) = server.join("tester");
+    tester.say("while you were away");
+    tester.recv_message();
+    term.signal("CONT");
+
+    term.expect("! Lost the connection to");
+    term.expect("! Reconnected");
+    term.expect("<tester> while you were away");
+    tester.say("after restart");
+    term.expect("<tester> after restart");
+    term.type_line("/quit");
+    let (status, stderr) = term.finish();
+    assert!(status.success(), "exit {status:?}, stderr {stderr}");
+    let lines = term.everything();
+    for text in ["before", "while you were away", "after restart"] {
+        assert_eq!(count(&lines, &format!("<tester> {text}")), 1, "{lines:#?}");
+    }
+}
+
+#[test]
+fn waits_for_a_restarting_server_and_refuses_to_send_meanwhile() {
+    let data = TempDir::new("chat-down");
+    let mut server = Server::start(&["--data-dir", data.path()]);
+    let addr = server.addr();
+    let mut term = Chat::join(&server, "term");
+    // A graceful stop: the server says goodbye (`shutting_down`) before closing.
+    server.terminate();
+    let status = term.expect("! Disconnected by");
+    assert!(
+        status.contains("reconnecting in") && status.contains("(attempt 1)"),
+        "{status}"
+    );
+    term.type_line("anyone there?");
+    term.expect("! Not connected: not sent: anyone there?");
+
+    let server = restart(&addr, &data);
+    term.expect("! Reconnected");
+    let (mut tester, _) = server.join("tester");
+    term.type_line("back again");
+    let m = tester.recv_message();
+    assert_eq!(
+        (m.sender_nickname.as_str(), m.message.as_str()),
+        ("term", "back again")
+    );
+    let (status, stderr) = term.finish();
+    assert!(status.success(), "exit {status:?}, stderr {stderr}");
+}
+
+#[test]
+fn no_reconnect_exits_when_the_connection_drops() {
+    let mut server = Server::start(&[]);
+    let mut term = Chat::start(&[
+        "--server",
+        &server.addr(),
+        "--nickname",
+        "term",
+        "--no-reconnect",
+    ]);
+    term.expect("You are term on the server");
+    server.kill();
+    let (status, stderr) = term.exit();
+    assert!(!status.success());
+    assert!(stderr.contains("Lost the connection to"), "{stderr}");
+}
+
+#[test]
+fn a_refused_comeback_fails_with_the_reason() {
+    let data = TempDir::new("chat-refused");
+    let mut server = Server::start(&["--data-dir", data.path()]);
+    let addr = server.addr();
+    let mut term = Chat::join(&server, "term");
+    term.signal("STOP");
+    server.kill();
+    // The restarted server does not know the resume token, and someone else took the name.
+    let server = restart(&addr, &data);
+    let (_imposter, _) = server.join("term");
+    term.signal("CONT");
+    let (status, stderr) = term.exit();
     assert!(!status.success());
     assert!(
         stderr.contains("refused the login") && stderr.contains("taken"),

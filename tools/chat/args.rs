@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 pub const USAGE: &str = "\
 Usage: chat --nickname NAME [--server HOST:PORT] [--ca FILE] [--password-file FILE] [--json]
+            [--no-reconnect]
 
 Joins a tlschat room over TLS. Lines typed on standard input are sent to the room;
 every event is printed as one line on standard output.
@@ -15,6 +16,8 @@ Options:
                          development CA)
   --password-file FILE   read the room password from the first line of FILE
   --json                 print each server message as its raw protocol JSON line
+  --no-reconnect         exit when the connection drops instead of reconnecting and
+                         catching up on what was missed
   -h, --help             show this help
 
 Type /help once connected for the commands.";
@@ -27,6 +30,8 @@ pub struct Options {
     pub ca: Option<PathBuf>,
     pub password_file: Option<PathBuf>,
     pub json: bool,
+    /// Come back by ourselves after a dropped connection (unless `--no-reconnect`).
+    pub reconnect: bool,
 }
 
 /// The outcome of parsing: run, or print the usage and stop.
@@ -43,6 +48,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
     let mut ca = None;
     let mut password_file = None;
     let mut json = false;
+    let mut reconnect = true;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Accept both `--flag value` and `--flag=value`.
@@ -62,6 +68,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
             "--ca" => ca = Some(PathBuf::from(value("--ca")?)),
             "--password-file" => password_file = Some(PathBuf::from(value("--password-file")?)),
             "--json" => json = true,
+            "--no-reconnect" => reconnect = false,
             "-h" | "--help" => return Ok(Parsed::Help),
             other => return Err(format!("unknown option '{other}' (see --help)")),
         }
@@ -74,6 +81,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
         ca,
         password_file,
         json,
+        reconnect,
     }))
 }
 
@@ -92,12 +100,17 @@ mod tests {
         };
         assert_eq!(o.server, "127.0.0.1:8888");
         assert!(!o.json && o.ca.is_none() && o.password_file.is_none());
+        assert!(o.reconnect);
         let Ok(Parsed::Run(o)) = parse(args(&["--nickname=bot", "--server", "chat.lan", "--json"]))
         else {
             panic!("should parse");
         };
         assert_eq!(o.server, "chat.lan:8888");
         assert!(o.json);
+        let Ok(Parsed::Run(o)) = parse(args(&["--nickname=bot", "--no-reconnect"])) else {
+            panic!("should parse");
+        };
+        assert!(!o.reconnect);
     }
 
     #[test]

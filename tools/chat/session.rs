@@ -1,0 +1,319 @@
+//! The main loop of the terminal client: one connection at a time, printed one line per
+//! event, and the policy for coming back after a drop.
+
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use tlschat::client::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume, SendError};
+use tlschat::{ByeCode, ClientMsg, ServerMsg, Welcome};
+
+use crate::args::Options;
+use crate::command::{self, Command};
+use crate::{catchup, read_input, render, Event};
+
+/// How long to wait for the server to close after we said `quit`.
+const QUIT_GRACE: Duration = Duration::from_secs(2);
+
+/// Everything the client remembers while it runs.
+pub struct Session {
+    /// The current connection (or the last one, while waiting to reconnect).
+    handle: Option<ClientHandle>,
+    config: ClientConfig,
+    resume: Resume,
+    server: String,
+    json: bool,
+    /// Reconnect by ourselves after a connection that had logged in drops.
+    reconnect: bool,
+    /// Our user id, once welcomed.
+    me: Option<u64>,
+    /// Welcomed on the current connection.
+    online: bool,
+    /// The server's explanation of why it is refusing our login, if it gave one.
+    refusal: Option<String>,
+    /// The server's goodbye on the current connection.
+    bye: Option<ByeCode>,
+    /// When we stop waiting for the server to close after our `quit`.
+    leaving: Option<Instant>,
+    /// When to try connecting again after a drop.
+    retry_at: Option<Instant>,
+    backoff: Backoff,
+    shown: catchup::Shown,
+    events: Sender<Event>,
+    stdout: io::Stdout,
+}
+
+impl Session {
+    /// A session that connects with `config` (whose `resume` is `resume`) once
+    /// [`Session::connect`] is called; `events` feeds the main loop.
+    pub fn new(
+        config: ClientConfig,
+        resume: Resume,
+        options: &Options,
+        events: Sender<Event>,
+    ) -> Session {
+        Session {
+            handle: None,
+            config,
+            resume,
+            server: options.server.clone(),
+            json: options.json,
+            reconnect: options.reconnect,
+            me: None,
+            online: false,
+            refusal: None,
+            bye: None,
+            leaving: None,
+            retry_at: None,
+            backoff: Backoff::default(),
+            shown: catchup::Shown::default(),
+            events,
+            stdout: io::stdout(),
+        }
+    }
+
+    /// Reacts to events until the program is done, with its outcome.
+    pub fn run(&mut self, inbox: &mpsc::Receiver<Event>) -> Result<(), String> {
+        loop {
+            let deadline = match (self.leaving, self.retry_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let event = match deadline {
+                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(deadline) => {
+                    inbox.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                }
+            };
+            let event = match event {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    // The server did not close in time after our quit: we are done anyway.
+                    if self.leaving.is_some_and(|at| at <= now) {
+                        return Ok(());
+                    }
+                    if self.retry_at.is_some_and(|at| at <= now) {
+                        self.retry_at = None;
+                        self.connect();
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("the connection thread stopped unexpectedly".into())
+                }
+            };
+            match event {
+                Event::Net(NetEvent::Closed { reason, retry, .. }) => {
+                    if let ControlFlow::Break(outcome) = self.closed(reason, retry) {
+                        return outcome;
+                    }
+                }
+                Event::Net(net) => self.net_event(net),
+                Event::Line(line) => self.command(&line),
+                Event::EndOfInput => self.leave(),
+            }
+        }
+    }
+
+    /// Starts a connection; it logs in, or resumes once we have been welcomed.
+    pub fn connect(&mut self) {
+        let events = self.events.clone();
+        self.handle = Some(client::spawn(self.config.clone(), move |event| {
+            // The main loop may already be gone after a quit; nothing is left to tell then.
+            let _ = events.send(Event::Net(event));
+        }));
+    }
+
+    /// The connection is over: stop with the outcome, or wait to reconnect.
+    fn closed(&mut self, reason: String, retry: bool) -> ControlFlow<Result<(), String>> {
+        let was_online = std::mem::replace(&mut self.online, false);
+        let refusal = self.refusal.take();
+        let bye = self.bye.take();
+        if self.leaving.is_some() {
+            return ControlFlow::Break(Ok(()));
+        }
+        if let (false, Some(refusal)) = (was_online, refusal) {
+            let refused = format!("{} refused the login: {refusal}", self.server);
+            return ControlFlow::Break(Err(refused));
+        }
+        // A server unreachable at start is an error to report, not a reason to wait: scripts
+        // rely on that. Once we have been in the room, we come back unless told not to.
+        if self.me.is_none() || !retry || !self.reconnect || bye.is_some_and(catchup::stay_away) {
+            return ControlFlow::Break(Err(reason));
+        }
+        let delay = self.backoff.next_delay();
+        self.note(&format!(
+            "! {reason}; reconnecting in {} (attempt {})",
+            catchup::seconds(delay),
+            self.backoff.attempt
+        ));
+        self.retry_at = Some(Instant::now() + delay);
+        ControlFlow::Continue(())
+    }
+
+    fn net_event(&mut self, event: NetEvent) {
+        match event {
+            // A comeback is announced by "! Reconnected" once welcomed.
+            NetEvent::Connected { server, .. } if !self.json && self.me.is_none() => {
+                self.print(&format!(
+                    "[{}] * Connected to {server}, logging in",
+                    render::clock(SystemTime::now())
+                ));
+            }
+            NetEvent::Connected { .. } => {}
+            NetEvent::Server(msg) => self.server_msg(msg),
+            NetEvent::Garbled(detail) => {
+                self.note(&format!(
+                    "! The server sent a line this client does not understand: {detail}"
+                ));
+            }
+            NetEvent::Closed { .. } => {}
+        }
+    }
+
+    fn server_msg(&mut self, msg: ServerMsg) {
+        match &msg {
+            ServerMsg::Error { message, .. } if !self.online => {
+                self.refusal = Some(message.clone());
+            }
+            ServerMsg::Bye { code, .. } => self.bye = Some(*code),
+            _ => {}
+        }
+        // What a replay repeats of what we already printed is not printed again.
+        let Some(msg) = self.shown.fresh(msg) else {
+            return;
+        };
+        if let ServerMsg::Welcome(welcome) = &msg {
+            self.welcomed(welcome);
+        }
+        if self.json {
+            let line = tlschat::encode(&msg);
+            self.write(&String::from_utf8_lossy(&line));
+        } else {
+            for line in render::server_msg(&msg, self.me) {
+                self.print(&line);
+            }
+        }
+    }
+
+    fn welcomed(&mut self, welcome: &Welcome) {
+        self.online = true;
+        self.backoff.reset();
+        if self.me.replace(welcome.id).is_none() {
+            self.start_reading_input();
+            return;
+        }
+        self.note("! Reconnected");
+        if let Some(missed) = welcome.missed {
+            self.note(&format!(
+                "! Messages #{} to #{} are no longer kept on the server",
+                missed.from, missed.to
+            ));
+        }
+    }
+
+    fn command(&mut self, line: &str) {
+        let msg = match command::parse(line) {
+            Command::Say(message) => ClientMsg::Broadcast {
+                message,
+                action: false,
+            },
+            Command::Action(message) => ClientMsg::Broadcast {
+                message,
+                action: true,
+            },
+            Command::Private { to, text } => ClientMsg::Private {
+                to,
+                message: text,
+                action: false,
+            },
+            Command::Nick(nickname) => match tlschat::validate_nickname(&nickname) {
+                Ok(()) => ClientMsg::Login {
+                    nickname,
+                    password: None,
+                },
+                Err(e) => return self.note(&format!("! Bad nickname: {e}")),
+            },
+            Command::Quit => return self.leave(),
+            Command::Help => {
+                for line in command::HELP {
+                    self.note(line);
+                }
+                return;
+            }
+            Command::Nothing => return,
+            Command::Invalid(why) => return self.note(&format!("! {why}")),
+        };
+        let sent = match &self.handle {
+            Some(handle) if self.online => handle.send(&msg),
+            _ => Err(SendError::NotConnected),
+        };
+        match sent {
+            Ok(()) => {}
+            Err(SendError::NotConnected) => {
+                let text = line.trim_end_matches(['\r', '\n']);
+                self.note(&format!("! Not connected: not sent: {text}"));
+            }
+            Err(e) => self.note(&format!("! {e}")),
+        }
+    }
+
+    fn leave(&mut self) {
+        if self.leaving.is_some() {
+            return;
+        }
+        // A deliberate goodbye: the server may forget us at once, and so do we.
+        self.resume.forget_identity();
+        if let Some(handle) = &self.handle {
+            handle.quit();
+        }
+        // Between two connections there is nobody to say goodbye to.
+        let waiting = self.retry_at.take().is_some();
+        let grace = if waiting { Duration::ZERO } else { QUIT_GRACE };
+        self.leaving = Some(Instant::now() + grace);
+    }
+
+    /// Reads stdin on its own thread once logged in, so that lines typed (or piped) early
+    /// are sent after the login rather than refused.
+    fn start_reading_input(&self) {
+        let events = self.events.clone();
+        let spawned = thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || read_input(&events));
+        if let Err(e) = spawned {
+            eprintln!("chat: cannot read standard input: {e}");
+            let _ = self.events.send(Event::EndOfInput);
+        }
+    }
+
+    /// An event line on stdout.
+    fn print(&mut self, line: &str) {
+        self.write(&format!("{line}\n"));
+    }
+
+    /// A line from this program rather than the server: stdout, or stderr when stdout is
+    /// reserved for JSON.
+    fn note(&mut self, line: &str) {
+        if self.json {
+            eprintln!("{line}");
+        } else {
+            self.print(line);
+        }
+    }
+
+    fn write(&mut self, text: &str) {
+        let mut out = self.stdout.lock();
+        if out
+            .write_all(text.as_bytes())
+            .and_then(|_| out.flush())
+            .is_err()
+        {
+            // Nobody reads our output any more (a closed pipe): leave the room.
+            drop(out);
+            self.leave();
+        }
+    }
+}
