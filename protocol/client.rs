@@ -17,6 +17,8 @@ use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LIN
 
 /// Send a keep-alive `ping` after this long without hearing from the server.
 pub const KEEPALIVE: Duration = Duration::from_secs(30);
+/// How long to keep reading the server's last words after sending `quit`.
+const QUIT_DRAIN: Duration = Duration::from_secs(2);
 /// Give up on a server silent for this long (it missed a keep-alive by far).
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 
@@ -245,8 +247,11 @@ fn talk<F: FnMut(NetEvent)>(
     let mut last_heard = Instant::now();
     let mut pinged = false;
     let mut bye: Option<(ByeCode, String)> = None;
+    // After the user quits, the server's last words (echoes, `bye`) are still read.
+    let mut quitting: Option<Instant> = None;
     loop {
-        let deadline = last_heard + if pinged { SILENCE_LIMIT } else { KEEPALIVE };
+        let keepalive = last_heard + if pinged { SILENCE_LIMIT } else { KEEPALIVE };
+        let deadline = quitting.map_or(keepalive, |q| q.min(keepalive));
         let wake = match pipe.wait(Some(deadline)) {
             Ok(w) => w,
             Err(e) => return lost(server, bye, &e.to_string()),
@@ -281,7 +286,13 @@ fn talk<F: FnMut(NetEvent)>(
             }
         }
         if let Some(last_words) = wake.close_requested {
-            let _ = pipe.send_now(&last_words);
+            if pipe.send_now(&last_words).is_err() {
+                return closed("Disconnected", false, "closed by the user");
+            }
+            quitting = Some(Instant::now() + QUIT_DRAIN);
+            continue;
+        }
+        if quitting.is_some() && (wake.timed_out || wake.peer_gone.is_some()) {
             return closed("Disconnected", false, "closed by the user");
         }
         if wake.timed_out {
@@ -308,7 +319,15 @@ fn talk<F: FnMut(NetEvent)>(
 fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent {
     match bye {
         Some((code, reason)) => {
-            let retry = !matches!(code, ByeCode::Quit | ByeCode::Refused);
+            // PROTOCOL.md: these say that coming back by itself would not help.
+            let retry = !matches!(
+                code,
+                ByeCode::Quit
+                    | ByeCode::Refused
+                    | ByeCode::Replaced
+                    | ByeCode::Flooding
+                    | ByeCode::ProtocolError
+            );
             closed(
                 &format!("Disconnected by {server}: {reason}"),
                 retry,

@@ -37,6 +37,8 @@ pub(crate) struct State {
     pub(crate) close: Option<Vec<u8>>,
     pub(crate) overflowed: bool,
     pub(crate) closed: bool,
+    /// The socket was shut down under both threads: nothing more will be read or written.
+    pub(crate) aborted: bool,
 }
 
 /// Where other threads leave work for a connection's owner thread.
@@ -131,20 +133,25 @@ impl Mailbox {
     /// Closes the socket under both threads: unblocks a read or a stuck write at once.
     pub fn abort(&self) {
         let _ = self.socket.shutdown(Shutdown::Both);
-        self.lock().closed = true;
+        {
+            let mut state = self.lock();
+            state.closed = true;
+            state.aborted = true;
+        }
         self.owner_wakeup.notify_one();
         self.reader_wakeup.notify_one();
     }
 
     fn deliver_incoming(&self, bytes: &[u8]) -> bool {
         let mut state = self.lock();
-        while state.incoming.len() >= INCOMING_CAP && !state.closed {
+        while state.incoming.len() >= INCOMING_CAP && !state.aborted {
             state = self
                 .reader_wakeup
                 .wait(state)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        if state.closed {
+        // After `close` the owner may still read the peer's last words; only `abort` ends it.
+        if state.aborted {
             return false;
         }
         let was_empty = state.incoming.is_empty();

@@ -193,7 +193,7 @@ impl Pipe {
                     || state.peer_gone.is_some()
                     || state.close.is_some()
                     || state.overflowed
-                    || (state.closed && state.peer_gone.is_none());
+                    || state.aborted;
                 if ready {
                     break;
                 }
@@ -235,7 +235,7 @@ impl Pipe {
             state.outgoing_bytes = 0;
             wake.overflowed = state.overflowed;
             wake.close_requested = state.close.take();
-            if state.closed && wake.close_requested.is_none() && !wake.overflowed {
+            if state.aborted {
                 wake.peer_gone = Some("connection aborted".into());
             }
             if let Some(why) = &state.peer_gone {
@@ -299,9 +299,9 @@ impl Pipe {
         }
     }
 
-    /// Sends `bytes` now (after anything in `out`), for a last word before closing.
+    /// Sends `bytes` now, after everything queued so far, for a last word before closing.
     pub fn send_now(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.extend_from_slice(bytes);
+        self.reply(bytes);
         self.flush()
     }
 }

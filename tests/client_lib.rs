@@ -73,6 +73,36 @@ fn connects_logs_in_sends_and_receives_a_large_welcome() {
 }
 
 #[test]
+fn quitting_still_delivers_the_echo_of_the_last_message() {
+    let server = Server::start(&[]);
+    let (handle, rx) = start(&server.addr(), BUNDLED_CA, "leaver");
+    loop {
+        if let NetEvent::Server(ServerMsg::Welcome(_)) = next(&rx) {
+            break;
+        }
+    }
+    handle
+        .send(&ClientMsg::Broadcast {
+            message: "last words".into(),
+            action: false,
+        })
+        .unwrap();
+    handle.quit();
+    let mut echoed = false;
+    loop {
+        match next(&rx) {
+            NetEvent::Server(ServerMsg::Message(m)) => echoed |= m.message == "last words",
+            NetEvent::Closed { retry, .. } => {
+                assert!(!retry);
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(echoed, "the echo sent before quit was lost");
+}
+
+#[test]
 fn a_refused_connection_reads_like_a_sentence() {
     // Bind and drop to find a port that is closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

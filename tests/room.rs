@@ -224,3 +224,15 @@ fn message_text_limits() {
     alice.say(&longest);
     assert_eq!(alice.recv_message().message, longest);
 }
+
+#[test]
+fn a_message_sent_right_before_quit_is_echoed_before_bye() {
+    let server = Server::start(&[]);
+    let (mut alice, _) = server.join("alice");
+    alice.send_raw(b"{\"type\":\"broadcast\",\"message\":\"bye all\"}\n{\"type\":\"quit\"}\n");
+    let rest = alice.recv_all_until_close();
+    assert!(
+        matches!(rest.as_slice(), [ServerMsg::Message(m), ServerMsg::Bye { .. }] if m.message == "bye all"),
+        "{rest:?}"
+    );
+}
