@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::confirm::{Reconcile, Unconfirmed};
 use crate::connect::{self, ConnectError};
 use crate::pipe::{Frame, Mailbox, Pipe, PushError};
 pub use crate::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
@@ -82,6 +83,10 @@ pub enum NetEvent {
     Server(ServerMsg),
     /// A line from the server this client could not understand (logged, not fatal).
     Garbled(String),
+    /// Chat messages sent on a connection that dropped before the server answered them, and
+    /// that the catch-up after reconnecting did not show either: most likely never
+    /// delivered. Tell the user, so they can send them again.
+    NotDelivered(Vec<ClientMsg>),
     /// The connection is over. `reason` is a sentence for people; `retry` tells whether
     /// reconnecting may help; `detail` is for logs.
     Closed {
@@ -101,6 +106,7 @@ pub struct ClientHandle {
 struct Link {
     mailbox: Option<Arc<Mailbox>>,
     cancelled: bool,
+    unconfirmed: Unconfirmed,
 }
 
 /// Why a message was not sent.
@@ -121,21 +127,19 @@ impl std::fmt::Display for SendError {
 }
 
 impl ClientHandle {
-    /// Queues a message; it is written as soon as the connection thread wakes.
+    /// Queues a message; it is written as soon as the connection thread wakes. A chat
+    /// message that the server never answers is reported as [`NetEvent::NotDelivered`].
     pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
-        self.send_frame(Frame::from(encode(msg)))
+        let mut link = self.lock();
+        // Recorded under the same lock the connection thread takes to match the answer.
+        link_push(&link, Frame::from(encode(msg)))?;
+        link.unconfirmed.sent(msg);
+        Ok(())
     }
 
-    /// Queues an already encoded line.
+    /// Queues an already encoded line (not tracked for delivery).
     pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
-        let mailbox = self.lock().mailbox.clone();
-        match mailbox {
-            None => Err(SendError::NotConnected),
-            Some(m) => m.push(frame).map_err(|e| match e {
-                PushError::Closed => SendError::NotConnected,
-                PushError::Overflow => SendError::Backlogged,
-            }),
-        }
+        link_push(&self.lock(), frame)
     }
 
     /// Sends `quit` and closes; a connection still being made is abandoned.
@@ -161,6 +165,16 @@ impl ClientHandle {
     }
 }
 
+fn link_push(link: &Link, frame: Frame) -> Result<(), SendError> {
+    match &link.mailbox {
+        None => Err(SendError::NotConnected),
+        Some(m) => m.push(frame).map_err(|e| match e {
+            PushError::Closed => SendError::NotConnected,
+            PushError::Overflow => SendError::Backlogged,
+        }),
+    }
+}
+
 /// Starts a connection thread; `on_event` is called on that thread for every [`NetEvent`].
 pub fn spawn<F>(config: ClientConfig, on_event: F) -> ClientHandle
 where
@@ -180,7 +194,11 @@ where
 }
 
 fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_event: F) {
-    let closed = match connect_and_talk(&config, &handle, &mut on_event) {
+    let mut reconcile = match &config.resume {
+        Some(resume) => Reconcile::new(resume.take_carried(), resume.snapshot().id),
+        None => Reconcile::default(),
+    };
+    let closed = match connect_and_talk(&config, &handle, &mut reconcile, &mut on_event) {
         Ok(closed) => closed,
         Err(e) => NetEvent::Closed {
             reason: e.to_string(),
@@ -188,13 +206,26 @@ fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_ev
             detail: e.detail(),
         },
     };
-    handle.lock().mailbox = None;
+    let mut unanswered = reconcile.take();
+    {
+        let mut link = handle.lock();
+        link.mailbox = None;
+        unanswered.extend(link.unconfirmed.take());
+    }
+    let retry = matches!(closed, NetEvent::Closed { retry: true, .. });
+    match &config.resume {
+        // The next connection's catch-up will tell whether they arrived.
+        Some(resume) if retry => resume.carry(unanswered),
+        _ if unanswered.is_empty() => {}
+        _ => on_event(NetEvent::NotDelivered(unanswered)),
+    }
     on_event(closed);
 }
 
 fn connect_and_talk<F: FnMut(NetEvent)>(
     config: &ClientConfig,
     handle: &ClientHandle,
+    reconcile: &mut Reconcile,
     on_event: &mut F,
 ) -> Result<NetEvent, ConnectError> {
     let connected = connect::connect(&config.server, &config.ca_pem, config.connect_timeout)?;
@@ -222,12 +253,14 @@ fn connect_and_talk<F: FnMut(NetEvent)>(
         server: config.server.clone(),
         fingerprint: connected.fingerprint,
     });
-    Ok(talk(
-        &mut pipe,
-        &config.server,
-        config.resume.as_ref(),
-        on_event,
-    ))
+    let mut talk = Talk {
+        server: &config.server,
+        resume: config.resume.as_ref(),
+        handle,
+        reconcile,
+        my_id: None,
+    };
+    Ok(talk.run(&mut pipe, on_event))
 }
 
 fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
@@ -238,79 +271,97 @@ fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
     }
 }
 
-fn talk<F: FnMut(NetEvent)>(
-    pipe: &mut Pipe,
-    server: &str,
-    resume: Option<&Resume>,
-    on_event: &mut F,
-) -> NetEvent {
-    let mut last_heard = Instant::now();
-    let mut pinged = false;
-    let mut bye: Option<(ByeCode, String)> = None;
-    // After the user quits, the server's last words (echoes, `bye`) are still read.
-    let mut quitting: Option<Instant> = None;
-    loop {
-        let keepalive = last_heard + if pinged { SILENCE_LIMIT } else { KEEPALIVE };
-        let deadline = quitting.map_or(keepalive, |q| q.min(keepalive));
-        let wake = match pipe.wait(Some(deadline)) {
-            Ok(w) => w,
-            Err(e) => return lost(server, bye, &e.to_string()),
-        };
-        if wake.input {
-            last_heard = Instant::now();
-            pinged = false;
+/// One connection's conversation after login, and what it keeps track of.
+struct Talk<'a> {
+    server: &'a str,
+    resume: Option<&'a Resume>,
+    handle: &'a ClientHandle,
+    reconcile: &'a mut Reconcile,
+    my_id: Option<u64>,
+}
+
+impl Talk<'_> {
+    /// Updates what is tracked, then hands the message on.
+    fn deliver<F: FnMut(NetEvent)>(&mut self, msg: ServerMsg, on_event: &mut F) {
+        if let ServerMsg::Welcome(w) = &msg {
+            self.my_id = Some(w.id);
         }
+        if let Some(resume) = self.resume {
+            resume.observe(&msg);
+        }
+        self.handle.lock().unconfirmed.observe(&msg, self.my_id);
+        let lost = self.reconcile.observe(&msg);
+        on_event(NetEvent::Server(msg));
+        if let Some(lost) = lost {
+            on_event(NetEvent::NotDelivered(lost));
+        }
+    }
+
+    fn run<F: FnMut(NetEvent)>(&mut self, pipe: &mut Pipe, on_event: &mut F) -> NetEvent {
+        let server = self.server;
+        let mut last_heard = Instant::now();
+        let mut pinged = false;
+        let mut bye: Option<(ByeCode, String)> = None;
+        // After the user quits, the server's last words (echoes, `bye`) are still read.
+        let mut quitting: Option<Instant> = None;
         loop {
-            let line = match pipe.lines.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(_) => {
-                    let reason =
-                        format!("{server} sent a line longer than {MAX_SERVER_LINE} bytes");
-                    return closed(&reason, true, "line too long");
-                }
+            let keepalive = last_heard + if pinged { SILENCE_LIMIT } else { KEEPALIVE };
+            let deadline = quitting.map_or(keepalive, |q| q.min(keepalive));
+            let wake = match pipe.wait(Some(deadline)) {
+                Ok(w) => w,
+                Err(e) => return lost(server, bye, &e.to_string()),
             };
-            match decode_server(line) {
-                Ok(ServerMsg::Ping) => pipe.out.extend_from_slice(&encode(&ClientMsg::Pong)),
-                Ok(ServerMsg::Bye { code, reason }) => {
-                    bye = Some((code, reason.clone()));
-                    on_event(NetEvent::Server(ServerMsg::Bye { code, reason }));
-                }
-                Ok(msg) => {
-                    if let Some(resume) = resume {
-                        resume.observe(&msg);
-                    }
-                    on_event(NetEvent::Server(msg))
-                }
-                Err(e) => on_event(NetEvent::Garbled(e.detail)),
+            if wake.input {
+                last_heard = Instant::now();
+                pinged = false;
             }
-        }
-        if let Some(last_words) = wake.close_requested {
-            if pipe.send_now(&last_words).is_err() {
+            loop {
+                let line = match pipe.lines.next_line() {
+                    Ok(Some(line)) => line,
+                    Ok(None) => break,
+                    Err(_) => {
+                        let reason =
+                            format!("{server} sent a line longer than {MAX_SERVER_LINE} bytes");
+                        return closed(&reason, true, "line too long");
+                    }
+                };
+                match decode_server(line) {
+                    Ok(ServerMsg::Ping) => pipe.out.extend_from_slice(&encode(&ClientMsg::Pong)),
+                    Ok(ServerMsg::Bye { code, reason }) => {
+                        bye = Some((code, reason.clone()));
+                        on_event(NetEvent::Server(ServerMsg::Bye { code, reason }));
+                    }
+                    Ok(msg) => self.deliver(msg, on_event),
+                    Err(e) => on_event(NetEvent::Garbled(e.detail)),
+                }
+            }
+            if let Some(last_words) = wake.close_requested {
+                if pipe.send_now(&last_words).is_err() {
+                    return closed("Disconnected", false, "closed by the user");
+                }
+                quitting = Some(Instant::now() + QUIT_DRAIN);
+                continue;
+            }
+            if quitting.is_some() && (wake.timed_out || wake.peer_gone.is_some()) {
                 return closed("Disconnected", false, "closed by the user");
             }
-            quitting = Some(Instant::now() + QUIT_DRAIN);
-            continue;
-        }
-        if quitting.is_some() && (wake.timed_out || wake.peer_gone.is_some()) {
-            return closed("Disconnected", false, "closed by the user");
-        }
-        if wake.timed_out {
-            if pinged {
-                return closed(
-                    &format!("Lost the connection to {server}: the server stopped answering"),
-                    true,
-                    "keep-alive timed out",
-                );
+            if wake.timed_out {
+                if pinged {
+                    return closed(
+                        &format!("Lost the connection to {server}: the server stopped answering"),
+                        true,
+                        "keep-alive timed out",
+                    );
+                }
+                pinged = true;
+                pipe.out.extend_from_slice(&encode(&ClientMsg::Ping));
             }
-            pinged = true;
-            pipe.out.extend_from_slice(&encode(&ClientMsg::Ping));
-        }
-        if let Err(e) = pipe.flush() {
-            return lost(server, bye, &e.to_string());
-        }
-        if let Some(why) = wake.peer_gone {
-            return lost(server, bye, &why);
+            if let Err(e) = pipe.flush() {
+                return lost(server, bye, &e.to_string());
+            }
+            if let Some(why) = wake.peer_gone {
+                return lost(server, bye, &why);
+            }
         }
     }
 }

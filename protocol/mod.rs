@@ -13,6 +13,7 @@
 
 pub mod certs;
 pub mod client;
+pub mod confirm;
 pub mod connect;
 pub mod framing;
 pub mod mailbox;

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::ServerMsg;
+use crate::{ClientMsg, ServerMsg};
 
 /// What a client remembers between connections so that coming back is seamless: the
 /// server's resume token, its own id and nickname, and the last message number it saw.
@@ -12,6 +12,9 @@ use crate::ServerMsg;
 #[derive(Debug, Clone, Default)]
 pub struct Resume {
     info: Arc<Mutex<ResumeInfo>>,
+    /// Messages sent on a dropped connection and never answered, to be checked against the
+    /// next connection's catch-up.
+    carried: Arc<Mutex<Vec<ClientMsg>>>,
 }
 
 /// A copy of what a [`Resume`] holds.
@@ -63,6 +66,16 @@ impl Resume {
             }
             _ => {}
         }
+    }
+
+    /// Keeps unanswered messages for the next connection to check.
+    pub(crate) fn carry(&self, mut messages: Vec<ClientMsg>) {
+        let mut carried = self.carried.lock().unwrap_or_else(|e| e.into_inner());
+        carried.append(&mut messages);
+    }
+
+    pub(crate) fn take_carried(&self) -> Vec<ClientMsg> {
+        std::mem::take(&mut *self.carried.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ResumeInfo> {

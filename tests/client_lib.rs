@@ -165,3 +165,58 @@ fn a_refused_login_and_a_shutdown_are_explained() {
     assert!(retry);
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn a_message_lost_with_the_server_is_reported_after_reconnecting() {
+    let data = common::TempDir::new("lost");
+    let mut server = Server::start(&["--data-dir", data.path()]);
+    let addr = server.addr();
+    let resume = client::Resume::new();
+    let connect = |resume: &client::Resume| {
+        let (tx, rx) = mpsc::channel();
+        let mut config = ClientConfig::new(&addr, BUNDLED_CA, "keeper", None);
+        config.resume = Some(resume.clone());
+        let handle = client::spawn(config, move |event| {
+            let _ = tx.send(event);
+        });
+        (handle, rx)
+    };
+    let (handle, rx) = connect(&resume);
+    loop {
+        if let NetEvent::Server(ServerMsg::Welcome(_)) = next(&rx) {
+            break;
+        }
+    }
+    let said = |text: &str| ClientMsg::Broadcast {
+        message: text.into(),
+        action: false,
+    };
+    handle.send(&said("answered")).unwrap();
+    loop {
+        if let NetEvent::Server(ServerMsg::Message(m)) = next(&rx) {
+            assert_eq!(m.message, "answered");
+            break;
+        }
+    }
+    // Freeze the server so the next message is never read, then crash it.
+    let pid = server.pid().to_string();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
+    handle.send(&said("swallowed")).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    server.kill();
+    let (_, retry) = closed_reason(&rx);
+    assert!(retry);
+    let _server = Server::start_at(&addr, &["--data-dir", data.path()], None);
+    let (_handle, rx) = connect(&resume);
+    let lost = loop {
+        match next(&rx) {
+            NetEvent::NotDelivered(lost) => break lost,
+            NetEvent::Closed { reason, .. } => panic!("closed: {reason}"),
+            _ => {}
+        }
+    };
+    assert_eq!(lost, vec![said("swallowed")]);
+}

@@ -170,6 +170,16 @@ impl Session {
                     "! The server sent a line this client does not understand: {detail}"
                 ));
             }
+            NetEvent::NotDelivered(messages) => {
+                for msg in messages {
+                    let text = match msg {
+                        ClientMsg::Broadcast { message, .. } => message,
+                        ClientMsg::Private { to, message, .. } => format!("/msg {to} {message}"),
+                        _ => continue,
+                    };
+                    self.note(&format!("! Not delivered (the connection dropped): {text}"));
+                }
+            }
             NetEvent::Closed { .. } => {}
         }
     }

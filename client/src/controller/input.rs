@@ -142,7 +142,7 @@ impl Controller {
         self.show(update);
     }
 
-    fn local_error(&mut self, text: &str) {
+    pub(super) fn local_error(&mut self, text: &str) {
         let mut update = Update::default();
         self.room
             .local(&mut update, Line::error(SystemTime::now(), text));

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use gtk::prelude::*;
 use tlschat::client::{random_unit, NetEvent};
-use tlschat::ServerMsg;
+use tlschat::{ClientMsg, ServerMsg};
 
 use super::Controller;
 use crate::model::room::{Op, Update};
@@ -30,6 +30,14 @@ impl Controller {
             NetEvent::Server(msg) => self.on_server(msg),
             NetEvent::Garbled(detail) => {
                 eprintln!("client: ignored a line from the server: {detail}")
+            }
+            NetEvent::NotDelivered(messages) => {
+                for msg in messages {
+                    if let Some(text) = unsent_text(&msg) {
+                        let text = format!("Not delivered (the connection dropped): {text}");
+                        self.local_error(&text);
+                    }
+                }
             }
             NetEvent::Closed {
                 reason,
@@ -144,5 +152,15 @@ impl Controller {
                 }
             }
         }
+    }
+}
+
+/// How a message the server never got reads back to the user.
+fn unsent_text(msg: &ClientMsg) -> Option<String> {
+    match msg {
+        ClientMsg::Broadcast { message, action } if *action => Some(format!("/me {message}")),
+        ClientMsg::Broadcast { message, .. } => Some(message.clone()),
+        ClientMsg::Private { to, message, .. } => Some(format!("/msg {to} {message}")),
+        _ => None,
     }
 }
