@@ -370,15 +370,7 @@ impl Talk<'_> {
 fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent {
     match bye {
         Some((code, reason)) => {
-            // PROTOCOL.md: these say that coming back by itself would not help.
-            let retry = !matches!(
-                code,
-                ByeCode::Quit
-                    | ByeCode::Refused
-                    | ByeCode::Replaced
-                    | ByeCode::Flooding
-                    | ByeCode::ProtocolError
-            );
+            let retry = code.invites_reconnect();
             closed(
                 &format!("Disconnected by {server}: {reason}"),
                 retry,

@@ -11,6 +11,7 @@
 //! [`client`] runs one, and [`reconnect`] brings it back; [`time`] and [`certs`] format the
 //! server clock and certificate fingerprints.
 
+pub mod args;
 pub mod certs;
 pub mod client;
 pub mod confirm;
@@ -259,6 +260,21 @@ pub enum ByeCode {
     Refused,
     #[serde(other)]
     Other,
+}
+
+impl ByeCode {
+    /// Whether a client should come back by itself after this goodbye (PROTOCOL.md, "Bye
+    /// codes"): not when it left, was refused, moved elsewhere, or would only offend again.
+    pub fn invites_reconnect(self) -> bool {
+        !matches!(
+            self,
+            ByeCode::Quit
+                | ByeCode::Refused
+                | ByeCode::Replaced
+                | ByeCode::Flooding
+                | ByeCode::ProtocolError
+        )
+    }
 }
 
 fn is_false(b: &bool) -> bool {

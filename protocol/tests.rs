@@ -108,3 +108,16 @@ fn nickname_and_message_rules() {
         ErrorCode::MessageTooLong
     );
 }
+
+#[test]
+fn which_goodbyes_invite_a_reconnect() {
+    assert!(!ByeCode::Quit.invites_reconnect());
+    assert!(!ByeCode::Replaced.invites_reconnect());
+    assert!(!ByeCode::Refused.invites_reconnect());
+    assert!(ByeCode::ShuttingDown.invites_reconnect());
+    assert!(ByeCode::TooSlow.invites_reconnect());
+    assert!(
+        ByeCode::Other.invites_reconnect(),
+        "unknown codes are treated as shutting_down"
+    );
+}

@@ -90,18 +90,13 @@ pub enum Command {
 /// Parses the arguments after the program name.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
     let mut opts = Options::default();
-    let mut args = args.into_iter();
+    let mut args = tlschat::args::Words::new(args);
     let (mut rate, mut burst, mut flood_on) = (5.0, 10.0, true);
     let (mut data_dir, mut persist) = (None, true);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
+    while let Some(flag) = args.next_flag() {
+        let name = flag.name.clone();
         let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
+            args.value(&flag)
                 .ok_or_else(|| Error::Usage(format!("{name} needs a value")))
         };
         match name.as_str() {
@@ -123,7 +118,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
             "--idle-timeout" => opts.idle_timeout = seconds(&name, &value()?)?,
             "--login-timeout" => opts.login_timeout = seconds(&name, &value()?)?,
             "--handshake-timeout" => opts.handshake_timeout = seconds(&name, &value()?)?,
-            _ => return Err(Error::Usage(format!("unknown option {arg:?}"))),
+            _ => return Err(Error::Usage(format!("unknown option {name:?}"))),
         }
     }
     if rate <= 0.0 {

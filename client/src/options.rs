@@ -65,16 +65,11 @@ impl std::error::Error for UsageError {}
 /// Parses the arguments after the program name. Accepts `--opt value` and `--opt=value`.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, UsageError> {
     let mut options = Options::default();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
+    let mut args = tlschat::args::Words::new(args);
+    while let Some(flag) = args.next_flag() {
+        let name = flag.name.clone();
         let mut value = |what: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
+            args.value(&flag)
                 .ok_or_else(|| UsageError(format!("{name} needs a value: {what}")))
         };
         match name.as_str() {
@@ -91,7 +86,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, UsageErr
             "--log" => options.log = Some(value("FILE")?.into()),
             "--connect" => options.connect = true,
             "--help" | "-h" => return Ok(Parsed::Help),
-            _ => return Err(UsageError(format!("unknown option '{arg}'"))),
+            _ => return Err(UsageError(format!("unknown option '{name}'"))),
         }
     }
     if options.connect && options.nickname.is_empty() {

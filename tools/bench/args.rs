@@ -71,9 +71,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
     let mut timeout = 300.0f64;
     let (mut connections, mut probes) = (None, 1);
     let mut batch = 100;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+    let mut args = tlschat::args::Words::new(args);
+    while let Some(flag) = args.next_flag() {
+        let arg = flag.name.clone();
+        let mut value = |name: &str| args.value(&flag).ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--server" => server = Some(value(&arg)?),
             "--server-pid" => server_pid = Some(number(&arg, &value(&arg)?)?),

@@ -49,20 +49,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
     let mut password_file = None;
     let mut json = false;
     let mut reconnect = true;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
+    let mut args = tlschat::args::Words::new(args);
+    while let Some(flag) = args.next_flag() {
+        let word = flag.name.clone();
         let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
+            args.value(&flag)
                 .ok_or_else(|| format!("{name} needs a value (see --help)"))
         };
-        match flag.as_str() {
+        match word.as_str() {
             "--nickname" | "--nick" => nickname = Some(value("--nickname")?),
             "--server" => server = tlschat::connect::with_default_port(&value("--server")?),
             "--ca" => ca = Some(PathBuf::from(value("--ca")?)),

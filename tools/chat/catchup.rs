@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tlschat::{ByeCode, ServerMsg};
+use tlschat::ServerMsg;
 
 /// The highest message numbers already shown, so that a replay overlapping what was printed
 /// before the connection dropped never shows a message twice.
@@ -42,20 +42,6 @@ fn admit(last: &mut Option<u64>, seq: u64) -> bool {
     }
     *last = Some(seq);
     true
-}
-
-/// Whether a server that said goodbye with `code` asked us not to reconnect by ourselves
-/// (PROTOCOL.md, "Bye codes"): our identity moved elsewhere, or coming back would only
-/// repeat the offence.
-pub fn stay_away(code: ByeCode) -> bool {
-    matches!(
-        code,
-        ByeCode::Quit
-            | ByeCode::Refused
-            | ByeCode::Replaced
-            | ByeCode::Flooding
-            | ByeCode::ProtocolError
-    )
 }
 
 /// A delay for people: `0.7 s`, `3.2 s`, `42 s`.
@@ -141,10 +127,7 @@ mod tests {
     }
 
     #[test]
-    fn goodbyes_and_delays() {
-        assert!(stay_away(ByeCode::Replaced));
-        assert!(!stay_away(ByeCode::ShuttingDown));
-        assert!(!stay_away(ByeCode::Other));
+    fn delays_read_like_speech() {
         assert_eq!(seconds(Duration::from_millis(700)), "0.7 s");
         assert_eq!(seconds(Duration::from_millis(42_400)), "42 s");
     }

@@ -141,7 +141,11 @@ impl Session {
         }
         // A server unreachable at start is an error to report, not a reason to wait: scripts
         // rely on that. Once we have been in the room, we come back unless told not to.
-        if self.me.is_none() || !retry || !self.reconnect || bye.is_some_and(catchup::stay_away) {
+        if self.me.is_none()
+            || !retry
+            || !self.reconnect
+            || bye.is_some_and(|code| !code.invites_reconnect())
+        {
             return ControlFlow::Break(Err(reason));
         }
         let delay = self.backoff.next_delay();
