@@ -123,7 +123,7 @@ impl Write for Transport {
 }
 
 /// Outgoing buffer capacity kept between writes; anything larger is given back.
-const OUT_KEEP: usize = 32 * 1024;
+const OUT_KEEP: usize = 4 * 1024;
 /// Decrypted bytes taken from TLS per read: small, since most lines are.
 const PLAIN_CHUNK: usize = 4 * 1024;
 
@@ -242,9 +242,7 @@ impl Pipe {
                 wake.peer_gone = Some(why.clone());
             }
         }
-        for frame in self.taken.drain(..) {
-            self.out.extend_from_slice(&frame);
-        }
+        self.move_taken_to_out();
         if !self.tls.get_ref().inbuf.is_empty() {
             wake.input = true;
             if let Some(why) = self.decrypt()? {
@@ -256,6 +254,15 @@ impl Pipe {
 
     /// Decrypts whatever the transport holds into `lines`; `Some` if the peer closed TLS.
     fn decrypt(&mut self) -> io::Result<Option<String>> {
+        let result = self.decrypt_all();
+        let transport = self.tls.get_mut();
+        if transport.inbuf.is_empty() && transport.inbuf.capacity() > PLAIN_CHUNK {
+            transport.inbuf = Vec::new();
+        }
+        result
+    }
+
+    fn decrypt_all(&mut self) -> io::Result<Option<String>> {
         loop {
             match self.tls.read(&mut self.plain) {
                 Ok(0) => return Ok(Some("closed by peer".into())),
@@ -294,8 +301,16 @@ impl Pipe {
             std::mem::swap(&mut self.taken, &mut state.outgoing);
             state.outgoing_bytes = 0;
         }
+        self.move_taken_to_out();
+    }
+
+    fn move_taken_to_out(&mut self) {
         for frame in self.taken.drain(..) {
             self.out.extend_from_slice(&frame);
+        }
+        // After a burst (a join storm), idle connections should not keep a long queue.
+        if self.taken.capacity() > 64 {
+            self.taken = VecDeque::new();
         }
     }
 
