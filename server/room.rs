@@ -11,7 +11,7 @@
 //! its resume token (see [`Room::resume`]) causes no leave/join churn and catches up on what
 //! it missed. The janitor thread ([`Room::run_janitor`]) ends ghosts whose time is up.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use tlschat::pipe::{Frame, Mailbox};
@@ -62,6 +62,9 @@ pub struct RoomConfig {
 /// The chat room shared by every connection thread.
 pub struct Room {
     state: Mutex<State>,
+    /// Every connection past its handshake, logged in or not, so shutdown can say goodbye
+    /// to all of them.
+    connections: Mutex<Vec<Weak<Mailbox>>>,
     janitor_wakeup: Condvar,
     config: RoomConfig,
 }
@@ -78,6 +81,7 @@ impl Room {
                 last_id: 0,
                 closed: false,
             }),
+            connections: Mutex::new(Vec::new()),
             janitor_wakeup: Condvar::new(),
             config,
         }
@@ -86,6 +90,18 @@ impl Room {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every update below leaves the state consistent before anything can panic.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new connection (before login) for the goodbye at shutdown; false if the
+    /// server is already shutting down.
+    pub fn arrive(&self, mailbox: &Arc<Mailbox>) -> bool {
+        if self.lock().closed {
+            return false;
+        }
+        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        connections.retain(|c| c.strong_count() > 0);
+        connections.push(Arc::downgrade(mailbox));
+        true
     }
 
     /// Adds a user; queues `welcome` (and recent history) for them and tells the others.
@@ -325,12 +341,13 @@ impl Room {
             code: ByeCode::ShuttingDown,
             reason: reason.to_string(),
         });
-        for member in state.members.drain() {
-            if let Link::Live(mailbox) = member.link {
-                mailbox.close(bye.clone());
-            }
-        }
+        state.members.drain().for_each(drop);
         drop(state);
+        // Members and those still logging in alike; closing twice is harmless.
+        let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        for mailbox in connections.iter().filter_map(Weak::upgrade) {
+            mailbox.close(bye.clone());
+        }
         self.janitor_wakeup.notify_one();
     }
 

@@ -68,6 +68,10 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
         Ok(pipe) => pipe,
         Err(e) => return format!("could not start the connection: {e}"),
     };
+    if !shared.room.arrive(pipe.mailbox()) {
+        let _ = pipe.send_now(&bye(ByeCode::ShuttingDown, "server shutting down"));
+        return "turned away: shutting down".into();
+    }
     let mut session = Session {
         peer,
         shared,

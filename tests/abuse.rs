@@ -347,9 +347,13 @@ fn sigterm_says_bye_to_everyone_and_exits_zero() {
     let mut server = Server::start(&[]);
     let (mut alice, _) = server.join("alice");
     let (mut bob, _) = server.join("bob");
+    // Connected but not logged in yet: told too.
+    let mut lurker = Client::connect(server.port);
+    lurker.send(r#"{"type":"ping"}"#);
+    assert_eq!(lurker.recv(), ServerMsg::Pong);
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
-    for client in [&mut alice, &mut bob] {
+    for client in [&mut alice, &mut bob, &mut lurker] {
         let rest = client.recv_all_until_close();
         assert!(
             matches!(
