@@ -84,6 +84,22 @@ impl Mailbox {
             self.reader_wakeup.notify_one();
             return Err(PushError::Overflow);
         }
+        self.enqueue(state, frame);
+        Ok(())
+    }
+
+    /// Queues a frame whatever the budget says: for a bounded catch-up (a `welcome` and the
+    /// messages it replays) that must arrive whole. Fails only if the mailbox is closed.
+    pub fn push_unbudgeted(&self, frame: Frame) -> Result<(), PushError> {
+        let state = self.lock();
+        if state.closed {
+            return Err(PushError::Closed);
+        }
+        self.enqueue(state, frame);
+        Ok(())
+    }
+
+    fn enqueue(&self, mut state: MutexGuard<'_, State>, frame: Frame) {
         let was_idle = state.outgoing.is_empty();
         state.outgoing_bytes += frame.len();
         state.outgoing.push_back(frame);
@@ -92,24 +108,6 @@ impl Mailbox {
             // An owner with frames already queued is awake or about to be: no need to wake it.
             self.owner_wakeup.notify_one();
         }
-        Ok(())
-    }
-
-    /// Queues a frame whatever the budget says: for a bounded catch-up (a `welcome` and the
-    /// messages it replays) that must arrive whole. Fails only if the mailbox is closed.
-    pub fn push_unbudgeted(&self, frame: Frame) -> Result<(), PushError> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(PushError::Closed);
-        }
-        let was_idle = state.outgoing.is_empty();
-        state.outgoing_bytes += frame.len();
-        state.outgoing.push_back(frame);
-        drop(state);
-        if was_idle {
-            self.owner_wakeup.notify_one();
-        }
-        Ok(())
     }
 
     /// Asks the owner to send `bye` (after what is already queued) and close. Idempotent.
