@@ -83,6 +83,13 @@ fn run() -> Result<(), Error> {
         Command::Serve(options) => *options,
     };
     let (acceptor, fingerprint) = load_identity(&options)?;
+    let files = raise_open_file_limit();
+    if files < (options.max_users + EXTRA_CONNECTIONS) as u64 {
+        log!(
+            "note: the open-file limit ({files}) allows fewer connections than --max-users; \
+             raise it with `ulimit -Hn` to serve that many"
+        );
+    }
     let password = match &options.password_file {
         None => None,
         Some(path) => Some(read_password(path)?),
@@ -246,6 +253,31 @@ fn read_password(path: &std::path::Path) -> Result<String, Error> {
         )));
     }
     Ok(password)
+}
+
+/// Raises the soft limit on open files to the hard limit, since every connection holds one
+/// descriptor; returns the limit now in force.
+fn raise_open_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                limit = wanted;
+            }
+        }
+    }
+    limit.rlim_cur
 }
 
 /// On Ctrl-C or SIGTERM, stop accepting: set the flag, then wake `accept` with a connection.

@@ -47,11 +47,11 @@ pub struct Mailbox {
     pub(crate) owner_wakeup: Condvar,
     pub(crate) reader_wakeup: Condvar,
     pub(crate) budget: usize,
-    pub(crate) socket: TcpStream,
+    pub(crate) socket: Arc<TcpStream>,
 }
 
 impl Mailbox {
-    pub(crate) fn new(socket: TcpStream, budget: usize) -> Mailbox {
+    pub(crate) fn new(socket: Arc<TcpStream>, budget: usize) -> Mailbox {
         Mailbox {
             state: Mutex::new(State::default()),
             owner_wakeup: Condvar::new(),
@@ -168,10 +168,10 @@ impl Mailbox {
 }
 
 /// The reader thread: moves raw bytes from the socket into the mailbox until either ends.
-pub(crate) fn read_socket(mut socket: TcpStream, mailbox: &Mailbox) {
+pub(crate) fn read_socket(socket: Arc<TcpStream>, mailbox: &Mailbox) {
     let mut chunk = [0u8; READ_CHUNK];
     loop {
-        match socket.read(&mut chunk) {
+        match (&*socket).read(&mut chunk) {
             Ok(0) => return mailbox.reader_done("closed by peer".into()),
             Ok(n) => {
                 if !mailbox.deliver_incoming(&chunk[..n]) {

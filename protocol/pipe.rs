@@ -58,7 +58,9 @@ pub struct Wake {
 /// reads as [`io::ErrorKind::WouldBlock`], which TLS passes up unchanged.
 #[derive(Debug)]
 pub struct Transport {
-    socket: TcpStream,
+    /// Shared with the reader thread and the mailbox: one descriptor per connection, read
+    /// by one thread and written by another (sockets are full duplex).
+    socket: Arc<TcpStream>,
     inbuf: Vec<u8>,
     inpos: usize,
     deadline: Option<Instant>,
@@ -69,7 +71,7 @@ impl Transport {
     /// A transport in direct mode: reads fail with `TimedOut` after `deadline`.
     pub fn new(socket: TcpStream, deadline: Instant) -> Transport {
         Transport {
-            socket,
+            socket: Arc::new(socket),
             inbuf: Vec::new(),
             inpos: 0,
             deadline: Some(deadline),
@@ -109,16 +111,16 @@ impl Read for Transport {
             }
             self.socket.set_read_timeout(Some(left))?;
         }
-        self.socket.read(buf)
+        (&*self.socket).read(buf)
     }
 }
 
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.socket.write(buf)
+        (&*self.socket).write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.socket.flush()
+        (&*self.socket).flush()
     }
 }
 
@@ -155,8 +157,8 @@ impl Pipe {
         transport.socket.set_nodelay(true)?;
         transport.piped = true;
         transport.deadline = None;
-        let reader_socket = transport.socket.try_clone()?;
-        let mailbox = Arc::new(Mailbox::new(transport.socket.try_clone()?, budget));
+        let reader_socket = Arc::clone(&transport.socket);
+        let mailbox = Arc::new(Mailbox::new(Arc::clone(&transport.socket), budget));
         let reader_mailbox = Arc::clone(&mailbox);
         thread::Builder::new()
             .name("reader".into())
