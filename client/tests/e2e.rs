@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use tlschat::client::{self, ClientConfig, NetEvent};
 use tlschat::{ClientMsg, ServerMsg};
 
+/// One GUI test at a time: they share the X display, and typing goes to the focused window.
+static DISPLAY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Kills its processes when dropped, so a failing test leaves nothing behind.
 struct Reaper(Vec<Child>);
 
@@ -39,8 +42,14 @@ fn missing_prerequisite() -> Option<&'static str> {
     None
 }
 
-/// Starts the server on a free port and returns it with its `HOST:PORT`.
+/// Starts the server on a free port and returns its `HOST:PORT`.
 fn start_server(reaper: &mut Reaper) -> String {
+    // In memory only: a shared history file would mix this test with other runs.
+    start_server_with(reaper, "127.0.0.1:0", &["--no-persist"])
+}
+
+/// Starts the server listening on `listen` with extra `args`; returns its `HOST:PORT`.
+fn start_server_with(reaper: &mut Reaper, listen: &str, args: &[&str]) -> String {
     let exe = Path::new(env!("CARGO_BIN_EXE_client")).with_file_name("server");
     assert!(
         exe.exists(),
@@ -48,8 +57,8 @@ fn start_server(reaper: &mut Reaper) -> String {
         exe.display()
     );
     let mut server = Command::new(&exe)
-        // In memory only: a shared history file would mix this test with other runs.
-        .args(["--listen", "127.0.0.1:0", "--no-persist"])
+        .args(["--listen", listen])
+        .args(args)
         .current_dir(repo_root())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -130,6 +139,7 @@ fn wait_for<T>(
 
 #[test]
 fn gui_sends_and_receives_through_the_real_server() {
+    let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(why) = missing_prerequisite() {
         println!("skipping the GUI end-to-end test: {why}");
         return;
@@ -216,4 +226,140 @@ fn gui_sends_and_receives_through_the_real_server() {
     }
     tester.quit();
     let _ = std::fs::remove_file(&log);
+}
+
+/// Waits until the transcript has a line ending in `expected`; returns the transcript.
+fn wait_for_transcript(log: &Path, expected: &str, deadline: Instant) -> String {
+    loop {
+        let transcript = std::fs::read_to_string(log).unwrap_or_default();
+        if transcript.lines().any(|l| l.ends_with(expected)) {
+            return transcript;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gui never showed {expected:?}:\n{transcript}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+/// A protocol-level participant that logs in as `tester`.
+fn tester(server: &str) -> (client::ClientHandle, mpsc::Receiver<NetEvent>) {
+    let (tx, rx) = mpsc::channel();
+    let config = ClientConfig::new(server, tlschat::connect::BUNDLED_CA, "tester", None);
+    let handle = client::spawn(config, move |event| {
+        let _ = tx.send(event);
+    });
+    (handle, rx)
+}
+
+#[test]
+fn gui_fills_the_gap_after_the_server_is_killed_and_restarted() {
+    let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(why) = missing_prerequisite() {
+        println!("skipping the GUI end-to-end test: {why}");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(50);
+    let data = std::env::temp_dir().join(format!("tlschat-e2e-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let data_arg = data.to_str().expect("UTF-8 temp path").to_string();
+    let mut reaper = Reaper(Vec::new());
+    let server = start_server_with(&mut reaper, "127.0.0.1:0", &["--data-dir", &data_arg]);
+
+    let log = std::env::temp_dir().join(format!("tlschat-e2e-gap-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let gui = Command::new(env!("CARGO_BIN_EXE_client"))
+        .args([
+            "--server",
+            &server,
+            "--nickname",
+            "gui",
+            "--connect",
+            "--log",
+        ])
+        .arg(&log)
+        .current_dir(repo_root())
+        .spawn()
+        .expect("start the client");
+    let gui_pid = gui.id();
+    reaper.0.push(gui);
+    let (first, rx) = tester(&server);
+    wait_for(&rx, deadline, "the tester's welcome", |e| {
+        matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
+    });
+    let say = |who: &client::ClientHandle, text: &str| {
+        who.send(&ClientMsg::Broadcast {
+            message: text.into(),
+            action: false,
+        })
+        .expect("the tester sends")
+    };
+    say(&first, "before the crash");
+    wait_for_transcript(&log, "<tester> before the crash", deadline);
+
+    // Freeze the GUI, so what follows happens while it cannot look, then crash the server.
+    signal(gui_pid, "STOP");
+    let server_pid = reaper.0[0].id();
+    signal(server_pid, "KILL");
+    let _ = reaper.0[0].wait();
+    let listen = server.clone();
+    let restarted = loop {
+        // The old process's port can take a moment to be free again.
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut r = Reaper(Vec::new());
+            let addr = start_server_with(&mut r, &listen, &["--data-dir", &data_arg]);
+            (addr, r)
+        }));
+        match attempt {
+            Ok((addr, r)) => break (addr, r),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => std::panic::resume_unwind(e),
+        }
+    };
+    let (_, mut restarted_reaper) = restarted;
+    reaper.0.append(&mut restarted_reaper.0);
+    let (second, rx) = tester(&server);
+    wait_for(&rx, deadline, "the tester's second welcome", |e| {
+        matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
+    });
+    say(&second, "while you were away");
+    wait_for(&rx, deadline, "the echo", |e| match e {
+        NetEvent::Server(ServerMsg::Message(m)) => {
+            (m.message == "while you were away").then_some(())
+        }
+        _ => None,
+    });
+
+    // Thawed, the GUI finds its connection dead, reconnects by itself and catches up.
+    signal(gui_pid, "CONT");
+    wait_for(&rx, deadline, "gui to come back", |e| match e {
+        NetEvent::Server(ServerMsg::Join { nickname, .. }) => (nickname == "gui").then_some(()),
+        _ => None,
+    });
+    say(&second, "after it came back");
+    let transcript = wait_for_transcript(&log, "<tester> after it came back", deadline);
+    for line in [
+        "before the crash",
+        "while you were away",
+        "after it came back",
+    ] {
+        let count = transcript
+            .lines()
+            .filter(|l| l.ends_with(&format!("<tester> {line}")))
+            .count();
+        assert_eq!(count, 1, "{line:?} shown {count} times:\n{transcript}");
+    }
+    first.abort();
+    second.quit();
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_dir_all(&data);
 }
