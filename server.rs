@@ -18,6 +18,8 @@
 //! A connection's thread is the only one that touches its TLS stream; the room never writes
 //! to a socket, it queues bytes, so one slow or hostile client cannot stall the others.
 
+#[path = "server/capacity.rs"]
+mod capacity;
 #[path = "server/error.rs"]
 mod error;
 #[path = "server/flood.rs"]
@@ -83,11 +85,12 @@ fn run() -> Result<(), Error> {
         Command::Serve(options) => *options,
     };
     let (acceptor, fingerprint) = load_identity(&options)?;
-    let files = raise_open_file_limit();
-    if files < (options.max_users + EXTRA_CONNECTIONS) as u64 {
+    let capacity = capacity::connections();
+    if capacity.most < options.max_users + EXTRA_CONNECTIONS {
         log!(
-            "note: the open-file limit ({files}) allows fewer connections than --max-users; \
-             raise it with `ulimit -Hn` to serve that many"
+            "note: this machine allows about {} connections ({}); more are turned away",
+            capacity.most,
+            capacity.bound_by
         );
     }
     let password = match &options.password_file {
@@ -169,7 +172,7 @@ fn accept_loop(
     stopping: &AtomicBool,
     live: &Arc<LiveCount>,
 ) {
-    let limit = shared.options.max_users + EXTRA_CONNECTIONS;
+    let limit = (shared.options.max_users + EXTRA_CONNECTIONS).min(capacity::connections().most);
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             return;
@@ -253,31 +256,6 @@ fn read_password(path: &std::path::Path) -> Result<String, Error> {
         )));
     }
     Ok(password)
-}
-
-/// Raises the soft limit on open files to the hard limit, since every connection holds one
-/// descriptor; returns the limit now in force.
-fn raise_open_file_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 1024;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
-                limit = wanted;
-            }
-        }
-    }
-    limit.rlim_cur
 }
 
 /// On Ctrl-C or SIGTERM, stop accepting: set the flag, then wake `accept` with a connection.
