@@ -135,7 +135,13 @@ impl Room {
         let State {
             members, history, ..
         } = &mut *state;
-        let member = members.get_mut(id).expect("token index points at a member");
+        let Some(member) = members.get_mut(id) else {
+            // The token index always names a member; should it ever not, refuse cleanly.
+            return Err(refuse(
+                ErrorCode::ServerError,
+                "that session could not be resumed",
+            ));
+        };
         let pending = match std::mem::replace(&mut member.link, Link::Live(Arc::clone(mailbox))) {
             Link::Live(old) => {
                 old.close(encode(&ServerMsg::Bye {
