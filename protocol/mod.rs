@@ -17,6 +17,7 @@ pub mod client;
 pub mod confirm;
 pub mod connect;
 pub mod framing;
+pub mod limits;
 pub mod mailbox;
 pub mod pipe;
 pub mod reconnect;

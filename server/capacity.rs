@@ -25,7 +25,7 @@ pub fn connections() -> Capacity {
 }
 
 fn measure() -> Capacity {
-    let files = raise_open_file_limit();
+    let files = tlschat::limits::raise_open_file_limit();
     let read =
         |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
     let mut limits = vec![(
@@ -54,29 +54,4 @@ fn measure() -> Capacity {
         most: usize::try_from(most).unwrap_or(usize::MAX),
         bound_by,
     }
-}
-
-/// Raises the soft limit on open files to the hard limit, since every connection holds one
-/// descriptor; returns the limit now in force.
-fn raise_open_file_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 1024;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
-                limit = wanted;
-            }
-        }
-    }
-    limit.rlim_cur
 }

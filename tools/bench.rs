@@ -64,7 +64,7 @@ fn run() -> Result<bool, String> {
     };
     let deadline = Instant::now() + options.timeout;
     now_nanos();
-    let nofile = raise_open_file_limit();
+    let nofile = tlschat::limits::raise_open_file_limit();
     let spawned = match options.spawn_server {
         true => Some(spawn::start(&spawn_args(&options))?),
         false => None,
@@ -172,28 +172,6 @@ fn require_loopback(addr: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Lifts the soft open-file limit to the hard one: thousands of sockets need it, and doing
-/// it here spares users from changing their shell. Returns the limit now in force.
-fn raise_open_file_limit() -> u64 {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
-                return wanted.rlim_cur as u64;
-            }
-        }
-        limit.rlim_cur as u64
-    }
 }
 
 /// Nanoseconds since the first call: one monotonic clock for send and receive stamps.

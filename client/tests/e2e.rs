@@ -85,6 +85,26 @@ fn start_server_with(reaper: &mut Reaper, listen: &str, args: &[&str]) -> String
         .expect("the server did not say where it listens")
 }
 
+/// Starts the real `client` logged in as `gui` with a transcript in `log`; returns its pid.
+fn launch_gui(reaper: &mut Reaper, server: &str, log: &Path) -> u32 {
+    let gui = Command::new(env!("CARGO_BIN_EXE_client"))
+        .args([
+            "--server",
+            server,
+            "--nickname",
+            "gui",
+            "--connect",
+            "--log",
+        ])
+        .arg(log)
+        .current_dir(repo_root())
+        .spawn()
+        .expect("start the client");
+    let pid = gui.id();
+    reaper.0.push(gui);
+    pid
+}
+
 /// Runs a command to completion within `limit`, killing it if it takes longer.
 fn run_bounded(command: &mut Command, limit: Duration) -> String {
     let mut child = command
@@ -148,31 +168,14 @@ fn gui_sends_and_receives_through_the_real_server() {
     let mut reaper = Reaper(Vec::new());
     let server = start_server(&mut reaper);
 
-    let (tx, rx) = mpsc::channel();
-    let config = ClientConfig::new(&server, tlschat::connect::BUNDLED_CA, "tester", None);
-    let tester = client::spawn(config, move |event| {
-        let _ = tx.send(event);
-    });
+    let (tester, rx) = tester(&server);
     wait_for(&rx, deadline, "the tester's welcome", |e| {
         matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
     });
 
     let log = std::env::temp_dir().join(format!("tlschat-e2e-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
-    let gui = Command::new(env!("CARGO_BIN_EXE_client"))
-        .args([
-            "--server",
-            &server,
-            "--nickname",
-            "gui",
-            "--connect",
-            "--log",
-        ])
-        .arg(&log)
-        .current_dir(repo_root())
-        .spawn()
-        .expect("start the client");
-    reaper.0.push(gui);
+    launch_gui(&mut reaper, &server, &log);
 
     // The title names the nickname once logged in, so this also waits for the login.
     let title = format!("tlschat: gui @ {server}");
@@ -277,21 +280,7 @@ fn gui_fills_the_gap_after_the_server_is_killed_and_restarted() {
 
     let log = std::env::temp_dir().join(format!("tlschat-e2e-gap-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
-    let gui = Command::new(env!("CARGO_BIN_EXE_client"))
-        .args([
-            "--server",
-            &server,
-            "--nickname",
-            "gui",
-            "--connect",
-            "--log",
-        ])
-        .arg(&log)
-        .current_dir(repo_root())
-        .spawn()
-        .expect("start the client");
-    let gui_pid = gui.id();
-    reaper.0.push(gui);
+    let gui_pid = launch_gui(&mut reaper, &server, &log);
     let (first, rx) = tester(&server);
     wait_for(&rx, deadline, "the tester's welcome", |e| {
         matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
