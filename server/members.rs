@@ -93,7 +93,10 @@ impl Members {
     pub fn check_free(&self, nickname: &str, except: Option<u64>) -> Result<(), Refusal> {
         match self.id_by_nickname(nickname) {
             Some(owner) if Some(owner) != except => {
-                let away = matches!(self.by_id[&owner].link, Link::Ghost { .. });
+                let away = matches!(
+                    self.by_id.get(&owner).map(|m| &m.link),
+                    Some(Link::Ghost { .. })
+                );
                 Err(refuse(
                     ErrorCode::NicknameTaken,
                     if away {
