@@ -9,21 +9,37 @@
 //! user list current.
 //!
 //! ```text
-//!  accept loop ──spawns──▶ connection thread (one per user: handshake, login, its TLS stream)
-//!                              │ say / whisper / join / leave
-//!                              ▼
-//!                            Room (users, history) ──same bytes──▶ every user's Mailbox
+//!  accept loop ──spawns──▶ user thread (one per connection: handshake, login, then
+//!                           │    read its socket ─▶ decrypt under its TLS lock ─▶ handle lines)
+//!                           │ say / whisper / join / leave
+//!                           ▼
+//!       Room lock: history, members ──same bytes──▶ each member's queue (queue lock)
+//!                           │ after the room lock: the members whose queue was empty
+//!                           ▼
+//!       Flusher: one broadcaster at a time takes each member's TLS lock (if free), encrypts
+//!                all it has queued in one write, send(MSG_DONTWAIT) ──▶ member's socket
+//!                           │ socket full: the rest of the ciphertext stays with the member
+//!                           ▼
+//!       writer thread: epoll until writable, then flushes it the same way
 //! ```
 //!
-//! A connection's thread is the only one that touches its TLS stream; the room never writes
-//! to a socket, it queues bytes, so one slow or hostile client cannot stall the others.
+//! Who touches what: a user's thread alone *reads* its socket, holding no lock while blocked.
+//! Anyone holding a connection's TLS lock may decrypt or encrypt and *send*, never blocking:
+//! the user's own thread, the broadcaster flushing, the writer thread. Nobody is woken to
+//! deliver a message, and a slow or hostile client cannot stall the others: its queue is
+//! bounded by `--send-budget`, past which it is cut off as too slow.
 
+// The design asks for a top-level server.rs; its modules live in server/.
 #[path = "server/capacity.rs"]
 mod capacity;
+#[path = "server/conn.rs"]
+mod conn;
 #[path = "server/error.rs"]
 mod error;
 #[path = "server/flood.rs"]
 mod flood;
+#[path = "server/flusher.rs"]
+mod flusher;
 #[path = "server/handshake.rs"]
 mod handshake;
 #[path = "server/history.rs"]
@@ -36,21 +52,24 @@ mod options;
 mod room;
 #[path = "server/session.rs"]
 mod session;
+#[path = "server/tls.rs"]
+mod tls;
+#[path = "server/writer.rs"]
+mod writer;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-use native_tls::{Identity, TlsAcceptor};
 
 use error::Error;
 use history::History;
 use options::{Command, Options};
 use room::{Room, RoomConfig};
 use session::Shared;
+use writer::Writer;
 
 /// Logs one line to stderr, prefixed with the time.
 #[macro_export]
@@ -84,7 +103,7 @@ fn run() -> Result<(), Error> {
         }
         Command::Serve(options) => *options,
     };
-    let (acceptor, fingerprint) = load_identity(&options)?;
+    let tls = tls::load(&options.cert, &options.key)?;
     let capacity = capacity::connections();
     if capacity.most < options.max_users + EXTRA_CONNECTIONS {
         log!(
@@ -122,7 +141,7 @@ fn run() -> Result<(), Error> {
         source,
     })?;
     log!("tlschat server listening on {local} (TLS)");
-    log!("certificate SHA-256 fingerprint: {fingerprint}");
+    log!("certificate SHA-256 fingerprint: {}", tls.fingerprint);
     if options.cert == Options::default().cert {
         log!("using the bundled development certificate; ./ca_gen.sh makes your own");
     }
@@ -130,6 +149,18 @@ fn run() -> Result<(), Error> {
         log!("the room is private: logins need the password");
     }
 
+    let writer = Arc::new(Writer::new().map_err(|source| Error::Io {
+        doing: "setting up the writer thread",
+        source,
+    })?);
+    let writer_thread = Arc::clone(&writer);
+    thread::Builder::new()
+        .name("writer".into())
+        .spawn(move || writer_thread.run())
+        .map_err(|source| Error::Io {
+            doing: "starting the writer thread",
+            source,
+        })?;
     let shared = Arc::new(Shared {
         room: Room::new(
             RoomConfig {
@@ -139,9 +170,11 @@ fn run() -> Result<(), Error> {
             },
             history,
         ),
-        acceptor,
+        acceptor: tls.acceptor,
         options,
         password,
+        writer,
+        next_conn: AtomicU64::new(1),
     });
     let janitor_shared = Arc::clone(&shared);
     let janitor = thread::Builder::new()
@@ -213,34 +246,6 @@ fn spawn_session(socket: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, live
         log!("{peer}: could not start a thread: {e}");
         live.remove();
     }
-}
-
-fn load_identity(options: &Options) -> Result<(TlsAcceptor, String), Error> {
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|source| Error::File {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let cert = read(&options.cert)?;
-    let key = read(&options.key)?;
-    let identity = Identity::from_pkcs8(&cert, &key).map_err(|e| Error::Tls {
-        detail: format!(
-            "{} / {}: {e}",
-            options.cert.display(),
-            options.key.display()
-        ),
-    })?;
-    let acceptor = TlsAcceptor::builder(identity)
-        .min_protocol_version(Some(native_tls::Protocol::Tlsv12))
-        .build()
-        .map_err(|e| Error::Tls {
-            detail: e.to_string(),
-        })?;
-    let fingerprint = tlschat::certs::first_certificate_der(&cert)
-        .map(|der| tlschat::certs::fingerprint(&der))
-        .unwrap_or_else(|| "unknown".into());
-    Ok((acceptor, fingerprint))
 }
 
 fn read_password(path: &std::path::Path) -> Result<String, Error> {

@@ -1,10 +1,10 @@
 //! How many connections this machine lets the server hold, so that it turns the next one
 //! away instead of running out of something and crashing.
 //!
-//! Each connection costs one file descriptor and two threads, and each thread four memory
+//! Each connection costs one file descriptor and one thread, and each thread four memory
 //! maps (its stack, the stack's guard page, and the signal stack Rust gives every thread,
 //! with its guard). The kernel caps maps per process (`vm.max_map_count`, 65530 by default:
-//! about 8,000 connections) and threads system-wide (`kernel.pid_max`, `threads-max`).
+//! about 16,000 connections) and threads system-wide (`kernel.pid_max`, `threads-max`).
 
 use std::sync::OnceLock;
 
@@ -15,8 +15,8 @@ pub struct Capacity {
     pub bound_by: String,
 }
 
-const MAPS_PER_CONNECTION: u64 = 8;
-const THREADS_PER_CONNECTION: u64 = 2;
+const MAPS_PER_CONNECTION: u64 = 4;
+const THREADS_PER_CONNECTION: u64 = 1;
 
 /// Reads the limits once (raising the open-file limit on the way).
 pub fn connections() -> Capacity {

@@ -1,28 +1,83 @@
 //! The first moments of a connection: is it TLS at all, and does the handshake finish in time?
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use native_tls::{TlsAcceptor, TlsStream};
-use tlschat::pipe::Transport;
+use openssl::ssl::{ErrorCode as SslErrorCode, Ssl, SslAcceptor, SslStream};
 use tlschat::{encode, ErrorCode, ServerMsg};
 
+use crate::tls::{Tls, Wire};
+
 /// Completes the TLS handshake by `deadline`, or says (for the log) why not. A peer that
-/// speaks plain text is answered with a one-line hint first.
+/// speaks plain text is answered with a one-line hint first. `buf` is scratch space.
 pub fn accept(
-    socket: TcpStream,
-    acceptor: &TlsAcceptor,
+    socket: &TcpStream,
+    acceptor: &SslAcceptor,
     deadline: Instant,
-) -> Result<TlsStream<Transport>, String> {
-    match speaks_tls(&socket, deadline) {
+    buf: &mut [u8],
+) -> Result<Tls, String> {
+    match speaks_tls(socket, deadline) {
         Ok(true) => {}
         Ok(false) => return Err(plaintext_hint(socket)),
         Err(e) => return Err(format!("gone before the handshake ({})", e.kind())),
     }
-    acceptor
-        .accept(Transport::new(socket, deadline))
-        .map_err(|e| format!("TLS handshake failed: {e}"))
+    let failed = |e: &dyn std::fmt::Display| format!("TLS handshake failed: {e}");
+    let ssl = Ssl::new(acceptor.context()).map_err(|e| failed(&e))?;
+    let mut tls = SslStream::new(ssl, Wire::default()).map_err(|e| failed(&e))?;
+    loop {
+        let step = tls.accept();
+        // Whatever TLS produced goes out, an alert after a failure included.
+        let sent = send_by(socket, tls.get_mut(), deadline);
+        match step {
+            Ok(()) => return sent.map(|()| tls).map_err(|e| failed(&e)),
+            Err(e) if e.code() == SslErrorCode::WANT_READ => {
+                sent.map_err(|e| failed(&e))?;
+                let n = read_by(socket, buf, deadline).map_err(|e| failed(&e))?;
+                if n == 0 {
+                    return Err("closed during the TLS handshake".into());
+                }
+                tls.get_mut().receive(buf.get(..n).unwrap_or_default());
+            }
+            Err(e) => return Err(failed(&e)),
+        }
+    }
+}
+
+fn left(deadline: Instant) -> io::Result<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "handshake timed out",
+        ));
+    }
+    Ok(left)
+}
+
+fn read_by(socket: &TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
+    loop {
+        socket.set_read_timeout(Some(left(deadline)?))?;
+        match (&*socket).read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "handshake timed out",
+                ))
+            }
+            other => return other,
+        }
+    }
+}
+
+fn send_by(socket: &TcpStream, wire: &mut Wire, deadline: Instant) -> io::Result<()> {
+    while !wire.unsent().is_empty() {
+        socket.set_write_timeout(Some(left(deadline)?))?;
+        let n = (&*socket).write(wire.unsent())?;
+        wire.sent(n);
+    }
+    Ok(())
 }
 
 /// Peeks at the first byte: a TLS handshake starts with 0x16.
@@ -37,7 +92,7 @@ fn speaks_tls(socket: &TcpStream, deadline: Instant) -> io::Result<bool> {
 }
 
 /// Tells a plaintext client, in its own language, that this port wants TLS.
-fn plaintext_hint(mut socket: TcpStream) -> String {
+fn plaintext_hint(mut socket: &TcpStream) -> String {
     let hint = ServerMsg::error(
         ErrorCode::TlsRequired,
         "this port speaks TLS: connect with a tlschat client, or \

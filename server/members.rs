@@ -1,14 +1,15 @@
 //! Who is in the room, and how each is reached: the member table behind the room's lock.
 //!
 //! [`Members`] keeps the members in arrival order with two indexes (nickname, resume token)
-//! and does the fan-out: the same bytes into every live member's mailbox, removing those too
-//! slow to take them and telling the others.
+//! and does the fan-out: the same bytes into every live member's queue, removing those too
+//! slow to take them and telling the others. Members whose queue was empty are noted as
+//! *dirty*; the room hands them to its flusher once its lock is released.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tlschat::pipe::{Frame, Mailbox, PushError};
+use crate::conn::{Conn, Frame, PushError};
 use tlschat::{encode, nickname_key, ErrorCode, SeqRange, ServerMsg, User, PROTOCOL_VERSION};
 
 use crate::history::History;
@@ -16,8 +17,8 @@ use crate::room::{refuse, Refusal};
 
 /// How a member is reached.
 pub enum Link {
-    /// Connected: frames go into this mailbox.
-    Live(Arc<Mailbox>),
+    /// Connected: frames go into this connection's queue.
+    Live(Arc<Conn>),
     /// Dropped, place kept until `until`; private messages wait in `pending`.
     Ghost { until: Instant, pending: Vec<Frame> },
 }
@@ -43,6 +44,8 @@ pub struct Members {
     by_id: BTreeMap<u64, Member>,
     by_nickname: HashMap<String, u64>,
     by_token: HashMap<String, u64>,
+    /// Connections given frames since the room last flushed.
+    dirty: Vec<Arc<Conn>>,
 }
 
 impl Members {
@@ -122,9 +125,37 @@ impl Members {
         Some(old)
     }
 
-    /// Whether `mailbox` is still how member `id` is reached.
-    pub fn is_connection(&self, id: u64, mailbox: &Arc<Mailbox>) -> bool {
-        matches!(self.by_id.get(&id), Some(Member { link: Link::Live(m), .. }) if Arc::ptr_eq(m, mailbox))
+    /// Whether `conn` is still how member `id` is reached.
+    pub fn is_connection(&self, id: u64, conn: &Arc<Conn>) -> bool {
+        matches!(self.by_id.get(&id), Some(Member { link: Link::Live(c), .. }) if Arc::ptr_eq(c, conn))
+    }
+
+    /// Queues `frame` for `conn`, noting it as dirty; `Err(Overflow)` means it is too slow.
+    pub fn send(
+        &mut self,
+        conn: &Arc<Conn>,
+        frame: Frame,
+        budgeted: bool,
+    ) -> Result<(), PushError> {
+        let pushed = if budgeted {
+            conn.push(frame)
+        } else {
+            conn.push_unbudgeted(frame)
+        };
+        if pushed? {
+            self.dirty.push(Arc::clone(conn));
+        }
+        Ok(())
+    }
+
+    /// Notes a connection that needs a flush for another reason (it is closing).
+    pub fn mark_dirty(&mut self, conn: Arc<Conn>) {
+        self.dirty.push(conn);
+    }
+
+    /// The connections to flush now that the room's lock is about to be released.
+    pub fn take_dirty(&mut self) -> Vec<Arc<Conn>> {
+        std::mem::take(&mut self.dirty)
     }
 
     pub fn make_ghost(&mut self, id: u64, until: Instant) {
@@ -171,13 +202,22 @@ impl Members {
 
     /// Queues `line` for every live member; ghosts catch up from history when they resume.
     pub fn fan_out(&mut self, line: &Frame) {
-        let slow: Vec<u64> = self
-            .by_id
-            .iter()
-            .filter(|(_, m)| push(m, line) == Err(PushError::Overflow))
-            .map(|(&id, _)| id)
-            .collect();
+        let mut slow = Vec::new();
+        self.queue_for_all(line, &mut slow);
         self.drop_slow(slow);
+    }
+
+    /// Queues `line` for every live member, noting those now over their budget in `slow`.
+    fn queue_for_all(&mut self, line: &Frame, slow: &mut Vec<u64>) {
+        for (&id, member) in &self.by_id {
+            if let Link::Live(conn) = &member.link {
+                match conn.push(Frame::clone(line)) {
+                    Ok(true) => self.dirty.push(Arc::clone(conn)),
+                    Ok(false) | Err(PushError::Closed) => {}
+                    Err(PushError::Overflow) => slow.push(id),
+                }
+            }
+        }
     }
 
     /// Queues `line` for the given members (each once); a ghost keeps it for later.
@@ -187,15 +227,16 @@ impl Members {
             if ids[..i].contains(id) {
                 continue;
             }
-            match self.by_id.get_mut(id).map(|m| &mut m.link) {
-                Some(Link::Live(mailbox)) => {
-                    let overflowed = mailbox.push(Frame::clone(line)) == Err(PushError::Overflow);
-                    if overflowed {
-                        slow.push(*id);
-                    }
+            let conn = match self.by_id.get_mut(id).map(|m| &mut m.link) {
+                Some(Link::Live(conn)) => Arc::clone(conn),
+                Some(Link::Ghost { pending, .. }) => {
+                    pending.push(Frame::clone(line));
+                    continue;
                 }
-                Some(Link::Ghost { pending, .. }) => pending.push(Frame::clone(line)),
-                None => {}
+                None => continue,
+            };
+            if self.send(&conn, Frame::clone(line), true) == Err(PushError::Overflow) {
+                slow.push(*id);
             }
         }
         self.drop_slow(slow);
@@ -216,12 +257,7 @@ impl Members {
                 }
             }
             for notice in &notices {
-                slow.extend(
-                    self.by_id
-                        .iter()
-                        .filter(|(_, m)| push(m, notice) == Err(PushError::Overflow))
-                        .map(|(&id, _)| id),
-                );
+                self.queue_for_all(notice, &mut slow);
             }
             slow.sort_unstable();
             slow.dedup();
@@ -308,13 +344,6 @@ impl Members {
         }
         line.extend_from_slice(b"]}\n");
         std::iter::once(Frame::from(line)).chain(replay).collect()
-    }
-}
-
-fn push(member: &Member, line: &Frame) -> Result<(), PushError> {
-    match &member.link {
-        Link::Live(mailbox) => mailbox.push(Frame::clone(line)),
-        Link::Ghost { .. } => Ok(()),
     }
 }
 

@@ -1,10 +1,11 @@
 //! The room: who is online, the history, and the broadcast function.
 //!
 //! All state sits behind one lock that never escapes this module and is never held while
-//! writing to a socket: delivering a message means serializing it once and pushing the same
-//! bytes into every member's [`Mailbox`], which only appends to a queue. Because the fan-out
-//! happens under the lock, every member sees the room's events in one order, the order of
-//! `seq`. A member whose queue overflows is removed on the spot and the others are told.
+//! writing to a socket: broadcasting means serializing a message once and appending the same
+//! bytes to every member's queue ([`Conn::push`]). Because the fan-out happens under the lock,
+//! every member sees the room's events in one order, the order of `seq`. Then, with the lock
+//! released, the broadcasting thread sends to the members itself, through the room's
+//! [`Flusher`]. A member whose queue overflows is removed on the spot and the others are told.
 //!
 //! A member whose connection drops without `quit` becomes a *ghost* for a grace period: the
 //! nickname and id stay reserved and the room is not told, so a client that comes back with
@@ -14,9 +15,10 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use tlschat::pipe::{Frame, Mailbox};
 use tlschat::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg};
 
+use crate::conn::{Closed, Conn, Frame};
+use crate::flusher::Flusher;
 use crate::history::History;
 use crate::members::{leave_notice, Catchup, Link, Member, Members};
 
@@ -64,8 +66,9 @@ pub struct Room {
     state: Mutex<State>,
     /// Every connection past its handshake, logged in or not, so shutdown can say goodbye
     /// to all of them.
-    connections: Mutex<Vec<Weak<Mailbox>>>,
+    connections: Mutex<Vec<Weak<Conn>>>,
     janitor_wakeup: Condvar,
+    flusher: Flusher,
     config: RoomConfig,
 }
 
@@ -83,6 +86,7 @@ impl Room {
             }),
             connections: Mutex::new(Vec::new()),
             janitor_wakeup: Condvar::new(),
+            flusher: Flusher::default(),
             config,
         }
     }
@@ -92,27 +96,44 @@ impl Room {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs `change` under the room's lock, then sends what it queued.
+    fn with_state<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
+        let mut state = self.lock();
+        let result = change(&mut state);
+        self.deliver(state);
+        result
+    }
+
+    /// Releases the room's lock, then sends what the change queued.
+    fn deliver(&self, mut state: MutexGuard<'_, State>) {
+        let mut dirty = state.members.take_dirty();
+        drop(state);
+        self.flusher.flush(&mut dirty);
+    }
+
     /// Registers a new connection (before login) for the goodbye at shutdown; false if the
     /// server is already shutting down.
-    pub fn arrive(&self, mailbox: &Arc<Mailbox>) -> bool {
+    pub fn arrive(&self, conn: &Arc<Conn>) -> bool {
         if self.lock().closed {
             return false;
         }
         let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
         connections.retain(|c| c.strong_count() > 0);
-        connections.push(Arc::downgrade(mailbox));
+        connections.push(Arc::downgrade(conn));
         true
     }
 
     /// Adds a user; queues `welcome` (and recent history) for them and tells the others.
-    pub fn join(&self, nickname: &str, mailbox: &Arc<Mailbox>) -> Result<Identity, Refusal> {
+    pub fn join(&self, nickname: &str, conn: &Arc<Conn>) -> Result<Identity, Refusal> {
         let mut state = self.lock();
-        self.admit(
+        let joined = self.admit(
             &mut state,
             nickname,
-            mailbox,
+            conn,
             Catchup::Recent(self.config.welcome_history),
-        )
+        );
+        self.deliver(state);
+        joined
     }
 
     /// Reclaims the identity behind `token` on a new connection, replaying what was missed
@@ -122,19 +143,32 @@ impl Room {
         token: &str,
         last_seq: Option<u64>,
         nickname: &str,
-        mailbox: &Arc<Mailbox>,
+        conn: &Arc<Conn>,
     ) -> Result<Identity, Refusal> {
         let mut state = self.lock();
+        let resumed = self.reclaim(&mut state, token, last_seq, nickname, conn);
+        self.deliver(state);
+        resumed
+    }
+
+    fn reclaim(
+        &self,
+        state: &mut State,
+        token: &str,
+        last_seq: Option<u64>,
+        nickname: &str,
+        conn: &Arc<Conn>,
+    ) -> Result<Identity, Refusal> {
         let catchup = match last_seq {
             Some(seq) => Catchup::After(seq),
             None => Catchup::Recent(self.config.welcome_history),
         };
         let Some(id) = state.members.id_by_token(token) else {
-            return self.admit(&mut state, nickname, mailbox, catchup);
+            return self.admit(state, nickname, conn, catchup);
         };
         let State {
             members, history, ..
-        } = &mut *state;
+        } = state;
         let Some(member) = members.get_mut(id) else {
             // The token index always names a member; should it ever not, refuse cleanly.
             return Err(refuse(
@@ -142,23 +176,30 @@ impl Room {
                 "that session could not be resumed",
             ));
         };
-        let pending = match std::mem::replace(&mut member.link, Link::Live(Arc::clone(mailbox))) {
-            Link::Live(old) => {
-                old.close(encode(&ServerMsg::Bye {
-                    code: ByeCode::Replaced,
-                    reason: "you connected again from somewhere else".into(),
-                }));
-                Vec::new()
-            }
-            Link::Ghost { pending, .. } => pending,
-        };
+        let (pending, replaced) =
+            match std::mem::replace(&mut member.link, Link::Live(Arc::clone(conn))) {
+                Link::Live(old) => {
+                    let bye = encode(&ServerMsg::Bye {
+                        code: ByeCode::Replaced,
+                        reason: "you connected again from somewhere else".into(),
+                    });
+                    (
+                        Vec::new(),
+                        old.close(Closed::Replaced, Some(bye.into())).then_some(old),
+                    )
+                }
+                Link::Ghost { pending, .. } => (pending, None),
+            };
         let nickname = member.nickname.clone();
         let token = member.token.clone();
+        if let Some(old) = replaced {
+            members.mark_dirty(old);
+        }
         let welcome = members.welcome(id, &nickname, &token, true, history, catchup);
         for frame in welcome.into_iter().chain(pending) {
-            // A fresh mailbox accepts a whole catch-up, however long: it is bounded by the
+            // A fresh connection accepts a whole catch-up, however long: it is bounded by the
             // retained history.
-            let _ = mailbox.push_unbudgeted(frame);
+            let _ = members.send(conn, frame, false);
         }
         Ok(Identity {
             id,
@@ -171,7 +212,7 @@ impl Room {
         &self,
         state: &mut State,
         nickname: &str,
-        mailbox: &Arc<Mailbox>,
+        conn: &Arc<Conn>,
         catchup: Catchup,
     ) -> Result<Identity, Refusal> {
         if state.closed {
@@ -186,12 +227,12 @@ impl Room {
         state.members.check_free(nickname, None)?;
         state.last_id += 1;
         let id = state.last_id;
-        let token = new_token();
+        let token = new_token()?;
         let welcome = state
             .members
             .welcome(id, nickname, &token, false, &state.history, catchup);
         for frame in welcome {
-            let _ = mailbox.push_unbudgeted(frame);
+            let _ = state.members.send(conn, frame, false);
         }
         let notice: Frame = encode(&ServerMsg::Join {
             time: tlschat::time::now(),
@@ -205,7 +246,7 @@ impl Room {
             Member {
                 nickname: nickname.to_string(),
                 token,
-                link: Link::Live(Arc::clone(mailbox)),
+                link: Link::Live(Arc::clone(conn)),
             },
         );
         Ok(Identity {
@@ -217,7 +258,10 @@ impl Room {
 
     /// Changes a member's nickname and tells the room, the member included.
     pub fn rename(&self, id: u64, nickname: &str) -> Result<(), Refusal> {
-        let mut state = self.lock();
+        self.with_state(|state| Self::rename_locked(state, id, nickname))
+    }
+
+    fn rename_locked(state: &mut State, id: u64, nickname: &str) -> Result<(), Refusal> {
         state.members.check_free(nickname, Some(id))?;
         let Some(old) = state.members.set_nickname(id, nickname) else {
             return Ok(());
@@ -235,7 +279,10 @@ impl Room {
 
     /// Broadcasts a message from member `id` to everyone, the sender included.
     pub fn say(&self, id: u64, text: &str, action: bool) -> Result<u64, Refusal> {
-        let mut state = self.lock();
+        self.with_state(|state| Self::say_locked(state, id, text, action))
+    }
+
+    fn say_locked(state: &mut State, id: u64, text: &str, action: bool) -> Result<u64, Refusal> {
         let sender_nickname = state.members.nickname(id)?.to_string();
         let seq = state.history.last_seq() + 1;
         let line: Frame = encode(&ServerMsg::Message(ChatMessage {
@@ -257,7 +304,16 @@ impl Room {
 
     /// Sends a private message from `id` to the member called `to`, echoed to the sender.
     pub fn whisper(&self, id: u64, to: &str, text: &str, action: bool) -> Result<(), Refusal> {
-        let mut state = self.lock();
+        self.with_state(|state| Self::whisper_locked(state, id, to, text, action))
+    }
+
+    fn whisper_locked(
+        state: &mut State,
+        id: u64,
+        to: &str,
+        text: &str,
+        action: bool,
+    ) -> Result<(), Refusal> {
         let sender_nickname = state.members.nickname(id)?.to_string();
         let Some(to_id) = state.members.id_by_nickname(to) else {
             return Err(refuse(
@@ -292,25 +348,26 @@ impl Room {
     }
 
     /// Removes a member at once (quit, refused, misbehaved) and tells the others why. Does
-    /// nothing if `mailbox` is no longer this member's connection (it resumed elsewhere).
-    pub fn leave(&self, id: u64, mailbox: &Arc<Mailbox>, reason: &str) {
-        let mut state = self.lock();
-        if state.members.is_connection(id, mailbox) {
-            if let Some(member) = state.members.remove(id) {
-                state
-                    .members
-                    .fan_out(&leave_notice(id, member.nickname, reason));
+    /// nothing if `conn` is no longer this member's connection (it resumed elsewhere).
+    pub fn leave(&self, id: u64, conn: &Arc<Conn>, reason: &str) {
+        self.with_state(|state| {
+            if state.members.is_connection(id, conn) {
+                if let Some(member) = state.members.remove(id) {
+                    state
+                        .members
+                        .fan_out(&leave_notice(id, member.nickname, reason));
+                }
             }
-        }
+        });
     }
 
     /// A member's connection dropped: keep its place for the grace period, silently.
-    pub fn disconnect(&self, id: u64, mailbox: &Arc<Mailbox>, reason: &str) {
+    pub fn disconnect(&self, id: u64, conn: &Arc<Conn>, reason: &str) {
         if self.config.resume_grace.is_zero() {
-            return self.leave(id, mailbox, reason);
+            return self.leave(id, conn, reason);
         }
         let mut state = self.lock();
-        if state.members.is_connection(id, mailbox) {
+        if state.members.is_connection(id, conn) {
             let until = Instant::now() + self.config.resume_grace;
             state.members.make_ghost(id, until);
             drop(state);
@@ -323,6 +380,13 @@ impl Room {
         let mut state = self.lock();
         while !state.closed {
             let next = state.members.expire_ghosts(Instant::now());
+            let mut dirty = state.members.take_dirty();
+            if !dirty.is_empty() {
+                drop(state);
+                self.flusher.flush(&mut dirty);
+                state = self.lock();
+                continue;
+            }
             state = match next {
                 None => self
                     .janitor_wakeup
@@ -350,10 +414,15 @@ impl Room {
         state.members.drain().for_each(drop);
         drop(state);
         // Members and those still logging in alike; closing twice is harmless.
-        let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        for mailbox in connections.iter().filter_map(Weak::upgrade) {
-            mailbox.close(bye.clone());
-        }
+        let mut closing: Vec<Arc<Conn>> = {
+            let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+            connections
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|conn| conn.close(Closed::ShuttingDown, Some(Frame::from(&bye[..]))))
+                .collect()
+        };
+        self.flusher.flush(&mut closing);
         self.janitor_wakeup.notify_one();
     }
 
@@ -374,18 +443,15 @@ fn not_saved(error: &std::io::Error) -> Refusal {
     )
 }
 
-/// 128 random bits in hex, from the kernel's generator.
-fn new_token() -> String {
-    use std::io::Read;
+/// 128 random bits in hex, from OpenSSL's generator (seeded by the kernel).
+fn new_token() -> Result<String, Refusal> {
     let mut bytes = [0u8; 16];
-    let from_kernel =
-        std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if from_kernel.is_err() {
-        // Not reached on Linux; still unpredictable enough to tell sessions apart.
-        let a = tlschat::client::random_unit().to_bits();
-        let b = tlschat::client::random_unit().to_bits();
-        bytes[..8].copy_from_slice(&a.to_le_bytes());
-        bytes[8..].copy_from_slice(&b.to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    openssl::rand::rand_bytes(&mut bytes).map_err(|e| {
+        crate::log!("no random bytes for a resume token: {e}");
+        refuse(
+            ErrorCode::ServerError,
+            "the server could not log you in; try again",
+        )
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

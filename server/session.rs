@@ -1,34 +1,40 @@
 //! One connection, from the first byte to the last, on its own thread.
 //!
-//! The thread checks that the peer speaks TLS, completes the handshake under a deadline, then
-//! owns the TLS stream through a [`Pipe`] and sleeps until the peer sends something, the room
-//! queues something for it, or a deadline (login, idle) passes. Everything the peer sends is
-//! answered: with the effect it asked for, or with an `error` saying why not.
+//! The thread checks that the peer speaks TLS and completes the handshake under a deadline.
+//! Then it blocks reading its socket (no lock held; the read timeout is the login or idle
+//! deadline), decrypts what arrived under the connection's TLS lock, and handles each line:
+//! with the effect it asked for, or with an `error` saying why not. Its own replies join
+//! the connection's queue behind whatever the room queued before them, and it sends them
+//! itself. It never waits for anyone else's socket.
 
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use native_tls::TlsAcceptor;
-use tlschat::framing::LineTooLong;
-use tlschat::pipe::{Mailbox, Pipe};
+use openssl::ssl::SslAcceptor;
+use tlschat::framing::{LineBuffer, LineTooLong};
 use tlschat::{
     decode_client, encode, validate_message, validate_nickname, ByeCode, ClientMsg, ErrorCode,
     ServerMsg, MAX_LINE,
 };
 
+use crate::conn::{Closed, Conn, Frame, PushError, Received};
 use crate::flood::TokenBucket;
 use crate::handshake;
 use crate::log;
 use crate::options::Options;
 use crate::room::{Refusal, Room};
+use crate::writer::Writer;
 
 /// Everything a connection thread shares with the others.
 pub struct Shared {
     pub room: Room,
-    pub acceptor: TlsAcceptor,
+    pub acceptor: SslAcceptor,
     pub options: Options,
     pub password: Option<String>,
+    pub writer: Arc<Writer>,
+    pub next_conn: AtomicU64,
 }
 
 /// How a connection ended, for the log and the room's leave notice.
@@ -54,28 +60,37 @@ fn dropped(reason: impl Into<String>) -> Ending {
 
 /// After this many rejected messages in a row, a flooder is disconnected.
 const FLOOD_STRIKES: u32 = 50;
+/// One socket read, and then the plaintext it decrypts to: small, since most lines are, and
+/// it lives on every connection thread's stack.
+const READ_CHUNK: usize = 4 * 1024;
 
 /// Serves one connection until it ends; returns what to log.
 pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
+    let mut buf = [0u8; READ_CHUNK];
     let deadline = Instant::now() + shared.options.handshake_timeout;
-    let tls = match handshake::accept(socket, &shared.acceptor, deadline) {
+    let tls = match handshake::accept(&socket, &shared.acceptor, deadline, &mut buf) {
         Ok(tls) => tls,
         Err(outcome) => return outcome,
     };
-    let opts = &shared.options;
-    let write_timeout = Duration::from_secs(10);
-    let mut pipe = match Pipe::start(tls, opts.send_budget, write_timeout, MAX_LINE) {
-        Ok(pipe) => pipe,
-        Err(e) => return format!("could not start the connection: {e}"),
-    };
-    if !shared.room.arrive(pipe.mailbox()) {
-        let _ = pipe.send_now(&bye(ByeCode::ShuttingDown, "server shutting down"));
+    let _ = socket.set_nodelay(true);
+    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let budget = shared.options.send_budget;
+    let conn = Arc::new(Conn::new(
+        id,
+        socket,
+        tls,
+        budget,
+        Arc::clone(&shared.writer),
+    ));
+    if !shared.room.arrive(&conn) {
+        conn.finish(Some(bye(ByeCode::ShuttingDown, "server shutting down")));
         return "turned away: shutting down".into();
     }
+    let opts = &shared.options;
     let mut session = Session {
         peer,
         shared,
-        mailbox: Arc::clone(pipe.mailbox()),
+        conn: Arc::clone(&conn),
         id: None,
         nickname: String::new(),
         bucket: opts
@@ -83,14 +98,13 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
             .map(|(rate, burst)| TokenBucket::new(rate, burst)),
         strikes: 0,
     };
-    let end = session.run(&mut pipe);
+    let end = session.run(&mut buf);
     if let Some(id) = session.id {
-        let mailbox = &session.mailbox;
         if end.dropped {
-            shared.room.disconnect(id, mailbox, &end.reason);
+            shared.room.disconnect(id, &conn, &end.reason);
             format!("{} (#{id}) dropped: {}", session.nickname, end.reason)
         } else {
-            shared.room.leave(id, mailbox, &end.reason);
+            shared.room.leave(id, &conn, &end.reason);
             format!("{} (#{id}) left: {}", session.nickname, end.reason)
         }
     } else {
@@ -101,7 +115,7 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
 struct Session<'a> {
     peer: SocketAddr,
     shared: &'a Shared,
-    mailbox: Arc<Mailbox>,
+    conn: Arc<Conn>,
     id: Option<u64>,
     nickname: String,
     bucket: Option<TokenBucket>,
@@ -116,91 +130,125 @@ enum Next {
 }
 
 impl Session<'_> {
-    fn run(&mut self, pipe: &mut Pipe) -> Ending {
+    fn run(&mut self, buf: &mut [u8]) -> Ending {
         let opts = &self.shared.options;
         let login_deadline = Instant::now() + opts.login_timeout;
         let mut last_heard = Instant::now();
         let mut pinged = false;
+        let mut lines = LineBuffer::new(MAX_LINE);
+        // The handshake's last read may have brought the first lines along: start with them.
+        let mut n = 0;
         loop {
-            let idle_deadline = last_heard
-                + if pinged {
-                    opts.idle_timeout
-                } else {
-                    opts.idle_timeout / 2
+            let received = self.conn.receive(buf, n, &mut lines);
+            if let Err(end) = self.handle_lines(&mut lines) {
+                return end;
+            }
+            self.conn.flush();
+            match received {
+                Ok(Received::More) => {}
+                Ok(Received::PeerClosed) => return self.gone(None),
+                Err(e) => return dropped(format!("TLS error ({e})")),
+            }
+            n = loop {
+                let idle_deadline = last_heard
+                    + if pinged {
+                        opts.idle_timeout
+                    } else {
+                        opts.idle_timeout / 2
+                    };
+                let deadline = match self.id {
+                    None => idle_deadline.min(login_deadline),
+                    Some(_) => idle_deadline,
                 };
-            let deadline = match self.id {
-                None => idle_deadline.min(login_deadline),
-                Some(_) => idle_deadline,
-            };
-            let wake = match pipe.wait(Some(deadline)) {
-                Ok(wake) => wake,
-                Err(e) => return dropped(format!("connection lost ({e})")),
-            };
-            if wake.input {
-                last_heard = Instant::now();
-                pinged = false;
-            }
-            if wake.overflowed {
-                // The room already removed us; a last word, if the peer is reading at all.
-                let bye = bye(ByeCode::TooSlow, "too slow: you were not reading messages");
-                let _ = pipe.send_now(&bye);
-                return ending("too slow");
-            }
-            if let Some(bye) = wake.close_requested {
-                let _ = pipe.send_now(&bye);
-                return ending("closed by the server");
-            }
-            let mut replies = Vec::new();
-            loop {
-                let next = match pipe.lines.next_line() {
-                    Ok(Some(line)) => self.handle(line, &mut replies),
-                    Ok(None) => break,
-                    Err(LineTooLong { limit }) => {
-                        reply(
-                            &mut replies,
-                            ErrorCode::LineTooLong,
-                            format!("a line may be at most {limit} bytes"),
-                        );
-                        Next::Close(ByeCode::ProtocolError, "line too long".into())
+                let wait = deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1));
+                match self.conn.read(buf, Some(wait)) {
+                    Ok(0) => return self.gone(None),
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        let now = Instant::now();
+                        if self.id.is_none() && now >= login_deadline {
+                            return self.close(ByeCode::LoginTimeout, "no login in time");
+                        }
+                        if now >= idle_deadline {
+                            if pinged {
+                                self.close(ByeCode::Idle, "idle for too long");
+                                return dropped("idle for too long");
+                            }
+                            pinged = true;
+                            if let Err(end) = self.reply(encode(&ServerMsg::Ping)) {
+                                return end;
+                            }
+                            self.conn.flush();
+                        }
                     }
-                };
-                if !replies.is_empty() {
-                    pipe.reply(&replies);
-                    replies.clear();
+                    Err(e) => return self.gone(Some(e)),
                 }
-                if let Next::Close(code, reason) = next {
-                    let _ = pipe.send_now(&bye(code, &reason));
-                    return ending(reason);
+            };
+            last_heard = Instant::now();
+            pinged = false;
+        }
+    }
+
+    /// Handles every complete line received; `Err` when the connection must end.
+    fn handle_lines(&mut self, lines: &mut LineBuffer) -> Result<(), Ending> {
+        let mut replies = Vec::new();
+        loop {
+            let next = match lines.next_line() {
+                Ok(Some(line)) => self.handle(line, &mut replies),
+                Ok(None) => return Ok(()),
+                Err(LineTooLong { limit }) => {
+                    reply(
+                        &mut replies,
+                        ErrorCode::LineTooLong,
+                        format!("a line may be at most {limit} bytes"),
+                    );
+                    Next::Close(ByeCode::ProtocolError, "line too long".into())
                 }
+            };
+            if !replies.is_empty() {
+                self.reply(std::mem::take(&mut replies))?;
             }
-            if wake.timed_out {
-                let now = Instant::now();
-                if self.id.is_none() && now >= login_deadline {
-                    let _ = pipe.send_now(&bye(ByeCode::LoginTimeout, "no login in time"));
-                    return ending("no login in time");
-                }
-                if now >= idle_deadline {
-                    if pinged {
-                        let _ = pipe.send_now(&bye(ByeCode::Idle, "idle for too long"));
-                        return dropped("idle for too long");
-                    }
-                    pinged = true;
-                    pipe.out.extend_from_slice(&encode(&ServerMsg::Ping));
-                }
+            if let Next::Close(code, reason) = next {
+                return Err(self.close(code, &reason));
             }
-            if let Err(e) = pipe.flush() {
-                return dropped(format!(
-                    "connection lost ({})",
-                    tlschat::connect::describe_io(&e)
-                ));
-            }
-            if let Some(why) = wake.peer_gone {
-                return dropped(if why == "closed by peer" {
-                    "connection closed".to_string()
-                } else {
-                    format!("connection lost ({why})")
-                });
-            }
+        }
+    }
+
+    /// Queues a reply behind everything the room queued so far.
+    fn reply(&self, bytes: Vec<u8>) -> Result<(), Ending> {
+        match self.conn.push(Frame::from(bytes)) {
+            Ok(_) => Ok(()),
+            Err(PushError::Overflow) => Err(ending("too slow")),
+            Err(PushError::Closed) => Err(self.gone(None)),
+        }
+    }
+
+    /// Says `bye` and closes.
+    fn close(&self, code: ByeCode, reason: &str) -> Ending {
+        self.conn.finish(Some(bye(code, reason)));
+        ending(reason)
+    }
+
+    /// The socket was closed (by the peer, or by the server from another thread) or failed.
+    fn gone(&self, error: Option<std::io::Error>) -> Ending {
+        self.conn.finish(None);
+        match (self.conn.closed(), error) {
+            (Some(Closed::TooSlow), _) => ending("too slow"),
+            (Some(Closed::Replaced | Closed::ShuttingDown), _) => ending("closed by the server"),
+            (Some(Closed::Lost), _) => dropped("connection lost (the peer stopped receiving)"),
+            (_, Some(e)) => dropped(format!(
+                "connection lost ({})",
+                tlschat::connect::describe_io(&e)
+            )),
+            (_, None) => dropped("connection closed"),
         }
     }
 
@@ -293,7 +341,7 @@ impl Session<'_> {
             }
             None => {
                 self.check_password(password)?;
-                let who = room.join(nickname, &self.mailbox)?;
+                let who = room.join(nickname, &self.conn)?;
                 log!("{}: joined as {nickname} (#{})", self.peer, who.id);
                 self.id = Some(who.id);
             }
@@ -323,7 +371,7 @@ impl Session<'_> {
         let who = self
             .shared
             .room
-            .resume(token, last_seq, nickname, &self.mailbox)?;
+            .resume(token, last_seq, nickname, &self.conn)?;
         let how = if who.resumed { "came back" } else { "joined" };
         log!("{}: {how} as {} (#{})", self.peer, who.nickname, who.id);
         self.id = Some(who.id);
@@ -376,11 +424,12 @@ fn reply(out: &mut Vec<u8>, code: ErrorCode, message: String) {
     out.extend_from_slice(&encode(&ServerMsg::error(code, message)));
 }
 
-fn bye(code: ByeCode, reason: &str) -> Vec<u8> {
+fn bye(code: ByeCode, reason: &str) -> Frame {
     encode(&ServerMsg::Bye {
         code,
         reason: reason.to_string(),
     })
+    .into()
 }
 
 /// Compares secrets without revealing, through timing, how much of them matched.

@@ -1,0 +1,384 @@
+//! One connection as the rest of the server sees it: a queue of frames for the peer, the TLS
+//! session, and the socket.
+//!
+//! Two locks, neither of which leaves this module:
+//!
+//! * the **queue** lock guards the frames waiting for the peer and the connection's state
+//!   (closed, blocked, bytes owed). Broadcasting takes it for one push, under the room lock.
+//! * the **TLS** lock guards the session. Whoever holds it may decrypt (the connection's own
+//!   thread, after a read) or encrypt and send (anyone flushing). It is never held while
+//!   blocked: reads happen before it is taken and every send is non-blocking.
+//!
+//! Flushing takes the TLS lock only if it is free: a holder looks at the queue again after
+//! releasing it ([`Conn::flush`]), so a frame queued meanwhile is never stranded. When the
+//! socket is full the rest of the ciphertext stays here and the [`Writer`] thread finishes
+//! it once the peer reads; until then frames wait in the queue, and past the byte budget the
+//! connection is cut off as too slow without anyone waiting for it.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+use openssl::ssl::ErrorCode;
+use tlschat::framing::LineBuffer;
+
+use crate::tls::Tls;
+use crate::writer::Writer;
+
+/// A serialized line, shared by every recipient of a broadcast.
+pub type Frame = Arc<[u8]>;
+
+/// Why a connection was closed by the server, or found dead while sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Its queue passed the send budget.
+    TooSlow,
+    /// The same user connected again elsewhere.
+    Replaced,
+    /// The server is stopping.
+    ShuttingDown,
+    /// The connection's own thread ended it (quit, protocol error, deadline, …).
+    ByItself,
+    /// A send failed: the peer is gone.
+    Lost,
+}
+
+/// Why a frame was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The connection is closing or closed.
+    Closed,
+    /// The queue passed its byte budget: the connection is now closed as too slow.
+    Overflow,
+}
+
+/// What decrypting the peer's bytes found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Lines (possibly none yet) are in the caller's buffer.
+    More,
+    /// The peer ended TLS (close_notify).
+    PeerClosed,
+}
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<Frame>,
+    /// Plaintext bytes in `frames`.
+    bytes: usize,
+    /// Ciphertext the kernel has not taken yet.
+    unsent: usize,
+    /// The socket is full: the writer thread owns the rest until it is writable.
+    blocked: bool,
+    closed: Option<Closed>,
+    /// The socket has been shut down: nothing more will be sent or read.
+    shut: bool,
+}
+
+impl Queue {
+    fn owed(&self) -> usize {
+        self.bytes + self.unsent
+    }
+
+    /// Whether a flush has work to do that is not the writer thread's.
+    fn wants_flush(&self) -> bool {
+        !self.blocked
+            && !self.shut
+            && (!self.frames.is_empty() || self.unsent > 0 || self.closed.is_some())
+    }
+}
+
+/// Plaintext for one TLS write when several frames go out together.
+const COALESCE: usize = 16 * 1024;
+
+pub struct Conn {
+    /// Unique for the server's lifetime; names the connection to the writer thread.
+    pub id: u64,
+    socket: TcpStream,
+    queue: Mutex<Queue>,
+    tls: Mutex<Tls>,
+    budget: usize,
+    writer: Arc<Writer>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update here leaves the state consistent before anything can panic.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Conn {
+    pub fn new(id: u64, socket: TcpStream, tls: Tls, budget: usize, writer: Arc<Writer>) -> Conn {
+        Conn {
+            id,
+            socket,
+            queue: Mutex::new(Queue::default()),
+            tls: Mutex::new(tls),
+            budget,
+            writer,
+        }
+    }
+
+    pub fn fd(&self) -> i32 {
+        self.socket.as_raw_fd()
+    }
+
+    /// Queues a frame within the byte budget. `Ok(true)` means the connection just became
+    /// dirty: the caller must see that it is flushed ([`Conn::flush`] or the room's flusher).
+    pub fn push(&self, frame: Frame) -> Result<bool, PushError> {
+        let mut queue = lock(&self.queue);
+        if queue.closed.is_some() {
+            return Err(PushError::Closed);
+        }
+        if queue.owed() > 0 && queue.owed() + frame.len() > self.budget {
+            queue.closed = Some(Closed::TooSlow);
+            queue.frames = VecDeque::new();
+            queue.bytes = 0;
+            // Its socket is full, so no goodbye would get through: cut it off, which also
+            // wakes its thread.
+            self.shut_down(&mut queue);
+            return Err(PushError::Overflow);
+        }
+        Ok(Self::enqueue(&mut queue, frame))
+    }
+
+    /// Queues a frame whatever the budget says, for a bounded catch-up that must arrive whole.
+    pub fn push_unbudgeted(&self, frame: Frame) -> Result<bool, PushError> {
+        let mut queue = lock(&self.queue);
+        if queue.closed.is_some() {
+            return Err(PushError::Closed);
+        }
+        Ok(Self::enqueue(&mut queue, frame))
+    }
+
+    fn enqueue(queue: &mut Queue, frame: Frame) -> bool {
+        let was_idle = queue.frames.is_empty() && !queue.blocked;
+        queue.bytes += frame.len();
+        queue.frames.push_back(frame);
+        was_idle
+    }
+
+    /// Stops taking frames: `bye` (if any) goes out after what is queued, then the socket is
+    /// shut down, which ends the connection thread's read. Returns true if the caller must
+    /// flush. Closing twice keeps the first reason.
+    pub fn close(&self, why: Closed, bye: Option<Frame>) -> bool {
+        let mut queue = lock(&self.queue);
+        if queue.closed.is_some() {
+            return false;
+        }
+        queue.closed = Some(why);
+        if queue.blocked {
+            // A peer that is not reading would never get the goodbye.
+            self.shut_down(&mut queue);
+            return false;
+        }
+        if let Some(bye) = bye {
+            Self::enqueue(&mut queue, bye);
+        }
+        true
+    }
+
+    /// Why the server closed this connection, if it did.
+    pub fn closed(&self) -> Option<Closed> {
+        lock(&self.queue).closed
+    }
+
+    fn shut_down(&self, queue: &mut Queue) {
+        if !queue.shut {
+            queue.shut = true;
+            let _ = self.socket.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Sends what is queued if nobody else is: never blocks. If another thread holds the TLS
+    /// lock, that thread sends it after releasing (it checks the queue again, as this does).
+    pub fn flush(self: &Arc<Self>) {
+        while lock(&self.queue).wants_flush() {
+            let mut tls = match self.tls.try_lock() {
+                Ok(tls) => tls,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+            self.flush_locked(&mut tls);
+        }
+    }
+
+    /// Encrypts everything queued and sends it without blocking. The caller holds the TLS lock.
+    fn flush_locked(self: &Arc<Self>, tls: &mut Tls) {
+        let (frames, bytes, closing) = {
+            let mut queue = lock(&self.queue);
+            if queue.blocked || queue.shut {
+                return;
+            }
+            let bytes = std::mem::take(&mut queue.bytes);
+            (
+                std::mem::take(&mut queue.frames),
+                bytes,
+                queue.closed.is_some(),
+            )
+        };
+        let sealed = match frames.len() {
+            0 => Ok(()),
+            1 => write_all(tls, &frames[0]),
+            _ => {
+                let mut plain = Vec::with_capacity(bytes.min(COALESCE));
+                let mut result = Ok(());
+                for frame in &frames {
+                    if plain.len() + frame.len() > COALESCE && !plain.is_empty() {
+                        result = result.and_then(|()| write_all(tls, &plain));
+                        plain.clear();
+                    }
+                    plain.extend_from_slice(frame);
+                }
+                result.and_then(|()| write_all(tls, &plain))
+            }
+        };
+        drop(frames);
+        let sent = sealed.and_then(|()| self.send(tls));
+        let mut queue = lock(&self.queue);
+        match sent {
+            Ok(unsent) => {
+                queue.unsent = unsent;
+                if unsent > 0 {
+                    queue.blocked = true;
+                    drop(queue);
+                    self.writer.watch(self);
+                } else if closing && queue.frames.is_empty() {
+                    // Say goodbye at the TLS level too, if the socket takes it at once.
+                    let _ = tls.shutdown();
+                    let _ = self.send(tls);
+                    self.shut_down(&mut queue);
+                }
+            }
+            Err(_) => {
+                queue.closed.get_or_insert(Closed::Lost);
+                queue.frames = VecDeque::new();
+                queue.bytes = 0;
+                queue.unsent = 0;
+                self.shut_down(&mut queue);
+            }
+        }
+    }
+
+    /// Sends the ciphertext TLS produced, without blocking; returns how much is left.
+    fn send(&self, tls: &mut Tls) -> io::Result<usize> {
+        loop {
+            let wire = tls.get_mut();
+            let unsent = wire.unsent();
+            if unsent.is_empty() {
+                return Ok(0);
+            }
+            // SAFETY: `unsent` is a live, initialized buffer of the given length, and the
+            // descriptor belongs to `self.socket` for as long as `self` lives.
+            let n = unsafe {
+                libc::send(
+                    self.socket.as_raw_fd(),
+                    unsent.as_ptr().cast(),
+                    unsent.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if n >= 0 {
+                wire.sent(n.unsigned_abs());
+                continue;
+            }
+            let error = io::Error::last_os_error();
+            match error.kind() {
+                io::ErrorKind::WouldBlock => return Ok(wire.unsent().len()),
+                io::ErrorKind::Interrupted => {}
+                _ => return Err(error),
+            }
+        }
+    }
+
+    /// The writer thread saw the socket writable again: resume flushing.
+    pub fn writable(self: &Arc<Self>) {
+        lock(&self.queue).blocked = false;
+        self.flush();
+    }
+
+    /// Blocks until the peer sends something (no lock held). `Ok(0)`: it closed, or the
+    /// server shut the socket down ([`Conn::closed`] says which).
+    pub fn read(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
+        self.socket.set_read_timeout(timeout)?;
+        (&self.socket).read(buf)
+    }
+
+    /// Decrypts the first `n` bytes of `buf` (ciphertext just read) into `lines`, reusing
+    /// `buf` for plaintext, then sends anything TLS or other threads left to send.
+    pub fn receive(
+        self: &Arc<Self>,
+        buf: &mut [u8],
+        n: usize,
+        lines: &mut LineBuffer,
+    ) -> io::Result<Received> {
+        let result = {
+            let mut tls = lock(&self.tls);
+            tls.get_mut().receive(buf.get(..n).unwrap_or_default());
+            let result = decrypt(&mut tls, buf, lines);
+            tls.get_mut().trim();
+            self.flush_locked(&mut tls);
+            result
+        };
+        self.flush();
+        result
+    }
+
+    /// The connection's own thread is done with it: sends `bye` (after what is queued) if
+    /// the socket is still open and the peer reading, then shuts the socket down and reads
+    /// what the peer had already sent, so that closing does not reset the connection.
+    pub fn finish(self: &Arc<Self>, bye: Option<Frame>) {
+        if self.close(Closed::ByItself, bye) {
+            let mut tls = lock(&self.tls);
+            self.flush_locked(&mut tls);
+        }
+        let mut queue = lock(&self.queue);
+        self.shut_down(&mut queue);
+        drop(queue);
+        let mut drain = [0u8; 1024];
+        for _ in 0..64 {
+            // SAFETY: `drain` is a live buffer of the given length.
+            let n = unsafe {
+                libc::recv(
+                    self.socket.as_raw_fd(),
+                    drain.as_mut_ptr().cast(),
+                    drain.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n <= 0 {
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.writer.forget(self.id);
+    }
+}
+
+/// Hands all of `plain` to TLS (it takes at most one record per call).
+fn write_all(tls: &mut Tls, mut plain: &[u8]) -> io::Result<()> {
+    while !plain.is_empty() {
+        match tls.ssl_write(plain) {
+            Ok(n) => plain = plain.get(n..).unwrap_or_default(),
+            Err(e) => return Err(io::Error::other(e)),
+        }
+    }
+    Ok(())
+}
+
+fn decrypt(tls: &mut Tls, scratch: &mut [u8], lines: &mut LineBuffer) -> io::Result<Received> {
+    loop {
+        match tls.ssl_read(scratch) {
+            Ok(n) => lines.extend(scratch.get(..n).unwrap_or_default()),
+            Err(e) if e.code() == ErrorCode::WANT_READ => return Ok(Received::More),
+            Err(e) if e.code() == ErrorCode::ZERO_RETURN => return Ok(Received::PeerClosed),
+            Err(e) => return Err(io::Error::other(e)),
+        }
+    }
+}
