@@ -66,8 +66,15 @@ pub enum Received {
 
 #[derive(Default)]
 struct Queue {
+    /// A welcome and the messages it replays: sent before `frames`. Not counted against the
+    /// budget, since these are shared with the room's history rather than copies, and not
+    /// encrypted faster than the peer reads them.
+    catchup: VecDeque<Frame>,
+    /// Everything else, in room order.
     frames: VecDeque<Frame>,
-    /// Plaintext bytes in `frames`.
+    /// How much of the first queued frame (in `catchup`, else in `frames`) is already sent.
+    offset: usize,
+    /// Plaintext bytes in `frames` not yet sent.
     bytes: usize,
     /// Ciphertext the kernel has not taken yet.
     unsent: usize,
@@ -87,11 +94,86 @@ impl Queue {
     fn wants_flush(&self) -> bool {
         !self.blocked
             && !self.shut
-            && (!self.frames.is_empty() || self.unsent > 0 || self.closed.is_some())
+            && (!self.frames.is_empty()
+                || !self.catchup.is_empty()
+                || self.unsent > 0
+                || self.closed.is_some())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.frames.is_empty() && self.catchup.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.catchup = VecDeque::new();
+        self.frames = VecDeque::new();
+        self.offset = 0;
+        self.bytes = 0;
+    }
+
+    /// Takes the next plaintext to encrypt: a whole frame when that is all there is, else up
+    /// to [`COALESCE`] bytes copied from the frames in order (a large frame goes in pieces, so
+    /// no more ciphertext is made than the socket may soon take).
+    fn take_batch(&mut self) -> Option<Batch> {
+        if self.offset == 0 && self.catchup.len() + self.frames.len() == 1 {
+            let from_catchup = !self.catchup.is_empty();
+            let deque = if from_catchup {
+                &mut self.catchup
+            } else {
+                &mut self.frames
+            };
+            if deque.front().is_some_and(|f| f.len() <= COALESCE) {
+                let frame = deque.pop_front()?;
+                if !from_catchup {
+                    self.bytes = self.bytes.saturating_sub(frame.len());
+                }
+                return Some(Batch::Whole(frame));
+            }
+        }
+        let mut plain = Vec::new();
+        while plain.len() < COALESCE {
+            let from_catchup = !self.catchup.is_empty();
+            let deque = if from_catchup {
+                &mut self.catchup
+            } else {
+                &mut self.frames
+            };
+            let Some(front) = deque.front() else {
+                break;
+            };
+            let rest = front.get(self.offset..).unwrap_or_default();
+            let take = rest.len().min(COALESCE - plain.len());
+            plain.extend_from_slice(rest.get(..take).unwrap_or_default());
+            if !from_catchup {
+                self.bytes = self.bytes.saturating_sub(take);
+            }
+            if take == rest.len() {
+                deque.pop_front();
+                self.offset = 0;
+            } else {
+                self.offset += take;
+            }
+        }
+        (!plain.is_empty()).then_some(Batch::Copied(plain))
     }
 }
 
-/// Plaintext for one TLS write when several frames go out together.
+/// Plaintext for one TLS write.
+enum Batch {
+    Whole(Frame),
+    Copied(Vec<u8>),
+}
+
+impl Batch {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Batch::Whole(frame) => frame,
+            Batch::Copied(plain) => plain,
+        }
+    }
+}
+
+/// Most plaintext encrypted at once: one TLS record.
 const COALESCE: usize = 16 * 1024;
 
 pub struct Conn {
@@ -134,8 +216,7 @@ impl Conn {
         }
         if queue.owed() > 0 && queue.owed() + frame.len() > self.budget {
             queue.closed = Some(Closed::TooSlow);
-            queue.frames = VecDeque::new();
-            queue.bytes = 0;
+            queue.clear();
             // Its socket is full, so no goodbye would get through: cut it off, which also
             // wakes its thread.
             self.shut_down(&mut queue);
@@ -144,17 +225,20 @@ impl Conn {
         Ok(Self::enqueue(&mut queue, frame))
     }
 
-    /// Queues a frame whatever the budget says, for a bounded catch-up that must arrive whole.
-    pub fn push_unbudgeted(&self, frame: Frame) -> Result<bool, PushError> {
+    /// Queues part of a catch-up (a welcome, replayed history), ahead of every other frame
+    /// and outside the budget; same result as [`Conn::push`].
+    pub fn push_catchup(&self, frame: Frame) -> Result<bool, PushError> {
         let mut queue = lock(&self.queue);
         if queue.closed.is_some() {
             return Err(PushError::Closed);
         }
-        Ok(Self::enqueue(&mut queue, frame))
+        let was_idle = queue.is_empty() && !queue.blocked;
+        queue.catchup.push_back(frame);
+        Ok(was_idle)
     }
 
     fn enqueue(queue: &mut Queue, frame: Frame) -> bool {
-        let was_idle = queue.frames.is_empty() && !queue.blocked;
+        let was_idle = queue.is_empty() && !queue.blocked;
         queue.bytes += frame.len();
         queue.frames.push_back(frame);
         was_idle
@@ -205,61 +289,47 @@ impl Conn {
         }
     }
 
-    /// Encrypts everything queued and sends it without blocking. The caller holds the TLS lock.
+    /// Encrypts what is queued and sends it without blocking, a record at a time, until the
+    /// queue is empty or the socket full. The caller holds the TLS lock.
     fn flush_locked(self: &Arc<Self>, tls: &mut Tls) {
-        let (frames, bytes, closing) = {
+        loop {
+            let unsent = match self.send(tls) {
+                Ok(unsent) => unsent,
+                Err(_) => return self.lost(),
+            };
             let mut queue = lock(&self.queue);
-            if queue.blocked || queue.shut {
+            queue.unsent = unsent;
+            if queue.shut {
                 return;
             }
-            let bytes = std::mem::take(&mut queue.bytes);
-            (
-                std::mem::take(&mut queue.frames),
-                bytes,
-                queue.closed.is_some(),
-            )
-        };
-        let sealed = match frames.len() {
-            0 => Ok(()),
-            1 => write_all(tls, &frames[0]),
-            _ => {
-                let mut plain = Vec::with_capacity(bytes.min(COALESCE));
-                let mut result = Ok(());
-                for frame in &frames {
-                    if plain.len() + frame.len() > COALESCE && !plain.is_empty() {
-                        result = result.and_then(|()| write_all(tls, &plain));
-                        plain.clear();
-                    }
-                    plain.extend_from_slice(frame);
-                }
-                result.and_then(|()| write_all(tls, &plain))
+            if unsent > 0 {
+                queue.blocked = true;
+                drop(queue);
+                return self.writer.watch(self);
             }
-        };
-        drop(frames);
-        let sent = sealed.and_then(|()| self.send(tls));
-        let mut queue = lock(&self.queue);
-        match sent {
-            Ok(unsent) => {
-                queue.unsent = unsent;
-                if unsent > 0 {
-                    queue.blocked = true;
-                    drop(queue);
-                    self.writer.watch(self);
-                } else if closing && queue.frames.is_empty() {
+            let Some(batch) = queue.take_batch() else {
+                if queue.closed.is_some() {
                     // Say goodbye at the TLS level too, if the socket takes it at once.
                     let _ = tls.shutdown();
                     let _ = self.send(tls);
                     self.shut_down(&mut queue);
                 }
-            }
-            Err(_) => {
-                queue.closed.get_or_insert(Closed::Lost);
-                queue.frames = VecDeque::new();
-                queue.bytes = 0;
-                queue.unsent = 0;
-                self.shut_down(&mut queue);
+                return;
+            };
+            drop(queue);
+            if write_all(tls, batch.bytes()).is_err() {
+                return self.lost();
             }
         }
+    }
+
+    /// A send failed: the peer is gone.
+    fn lost(&self) {
+        let mut queue = lock(&self.queue);
+        queue.closed.get_or_insert(Closed::Lost);
+        queue.clear();
+        queue.unsent = 0;
+        self.shut_down(&mut queue);
     }
 
     /// Sends the ciphertext TLS produced, without blocking; returns how much is left.

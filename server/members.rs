@@ -5,7 +5,7 @@
 //! slow to take them and telling the others. Members whose queue was empty are noted as
 //! *dirty*; the room hands them to its flusher once its lock is released.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,7 +46,17 @@ pub struct Members {
     by_token: HashMap<String, u64>,
     /// Connections given frames since the room last flushed.
     dirty: Vec<Arc<Conn>>,
+    /// Private messages for members whose connection closed before the room heard of it:
+    /// they wait here for the ghost the member is about to become.
+    undelivered: HashMap<u64, Vec<Frame>>,
+    /// The last private messages to or from each member, by seq: what was written to a
+    /// connection just before it died may never have arrived, so a resume gets again those
+    /// after its `last_seq`.
+    recent_private: HashMap<u64, VecDeque<(u64, Frame)>>,
 }
+
+/// Private messages remembered per member for a resume.
+const RECENT_PRIVATE: usize = 100;
 
 impl Members {
     pub fn len(&self) -> usize {
@@ -61,6 +71,8 @@ impl Members {
 
     pub fn remove(&mut self, id: u64) -> Option<Member> {
         let member = self.by_id.remove(&id)?;
+        self.undelivered.remove(&id);
+        self.recent_private.remove(&id);
         self.by_nickname.remove(&nickname_key(&member.nickname));
         self.by_token.remove(&member.token);
         Some(member)
@@ -69,6 +81,8 @@ impl Members {
     pub fn drain(&mut self) -> impl Iterator<Item = Member> {
         self.by_nickname.clear();
         self.by_token.clear();
+        self.undelivered.clear();
+        self.recent_private.clear();
         std::mem::take(&mut self.by_id).into_values()
     }
 
@@ -131,21 +145,18 @@ impl Members {
     }
 
     /// Queues `frame` for `conn`, noting it as dirty; `Err(Overflow)` means it is too slow.
-    pub fn send(
-        &mut self,
-        conn: &Arc<Conn>,
-        frame: Frame,
-        budgeted: bool,
-    ) -> Result<(), PushError> {
-        let pushed = if budgeted {
-            conn.push(frame)
-        } else {
-            conn.push_unbudgeted(frame)
-        };
-        if pushed? {
+    pub fn send(&mut self, conn: &Arc<Conn>, frame: Frame) -> Result<(), PushError> {
+        if conn.push(frame)? {
             self.dirty.push(Arc::clone(conn));
         }
         Ok(())
+    }
+
+    /// Queues part of `conn`'s catch-up (its welcome, replayed history) ahead of the rest.
+    pub fn send_catchup(&mut self, conn: &Arc<Conn>, frame: Frame) {
+        if conn.push_catchup(frame) == Ok(true) {
+            self.dirty.push(Arc::clone(conn));
+        }
     }
 
     /// Notes a connection that needs a flush for another reason (it is closing).
@@ -162,9 +173,22 @@ impl Members {
         if let Some(member) = self.by_id.get_mut(&id) {
             member.link = Link::Ghost {
                 until,
-                pending: Vec::new(),
+                pending: self.undelivered.remove(&id).unwrap_or_default(),
             };
         }
+    }
+
+    /// Private messages to or from `id` numbered after `seq`, oldest first.
+    pub fn private_after(&self, id: u64, seq: u64) -> Vec<Frame> {
+        self.recent_private
+            .get(&id)
+            .map_or_else(Vec::new, |recent| {
+                recent
+                    .iter()
+                    .filter(|(s, _)| *s > seq)
+                    .map(|(_, line)| Frame::clone(line))
+                    .collect()
+            })
     }
 
     pub fn ghost_inbox_len(&self, id: u64) -> usize {
@@ -173,7 +197,7 @@ impl Members {
                 link: Link::Ghost { pending, .. },
                 ..
             }) => pending.len(),
-            _ => 0,
+            _ => self.undelivered.get(&id).map_or(0, Vec::len),
         }
     }
 
@@ -220,13 +244,19 @@ impl Members {
         }
     }
 
-    /// Queues `line` for the given members (each once); a ghost keeps it for later.
-    pub fn deliver_to(&mut self, ids: &[u64], line: &Frame) {
+    /// Queues private message `seq` for the given members (each once); a ghost keeps it for
+    /// later.
+    pub fn deliver_to(&mut self, ids: &[u64], seq: u64, line: &Frame) {
         let mut slow = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             if ids[..i].contains(id) {
                 continue;
             }
+            let recent = self.recent_private.entry(*id).or_default();
+            if recent.len() == RECENT_PRIVATE {
+                recent.pop_front();
+            }
+            recent.push_back((seq, Frame::clone(line)));
             let conn = match self.by_id.get_mut(id).map(|m| &mut m.link) {
                 Some(Link::Live(conn)) => Arc::clone(conn),
                 Some(Link::Ghost { pending, .. }) => {
@@ -235,8 +265,14 @@ impl Members {
                 }
                 None => continue,
             };
-            if self.send(&conn, Frame::clone(line), true) == Err(PushError::Overflow) {
-                slow.push(*id);
+            match self.send(&conn, Frame::clone(line)) {
+                Ok(()) => {}
+                Err(PushError::Overflow) => slow.push(*id),
+                Err(PushError::Closed) => self
+                    .undelivered
+                    .entry(*id)
+                    .or_default()
+                    .push(Frame::clone(line)),
             }
         }
         self.drop_slow(slow);
@@ -305,11 +341,7 @@ impl Members {
             });
         }
         let (inline, replay, missed): (Vec<&Frame>, Vec<Frame>, _) = match catchup {
-            Catchup::Recent(n) => (
-                history.recent(n).map(|e| &e.line).collect(),
-                Vec::new(),
-                None,
-            ),
+            Catchup::Recent(n) => (recent_within(history, n), Vec::new(), None),
             Catchup::After(seq) => {
                 let (after, gap) = history.after(seq);
                 let replay = after.map(|e| Frame::clone(&e.line)).collect();
@@ -345,6 +377,26 @@ impl Members {
         line.extend_from_slice(b"]}\n");
         std::iter::once(Frame::from(line)).chain(replay).collect()
     }
+}
+
+/// Most bytes of history a `welcome` carries inline, so that a login costs the server a
+/// bounded amount however long the recent messages are.
+pub const WELCOME_HISTORY_BYTES: usize = 256 * 1024;
+
+/// The last `n` messages, fewer if they would pass [`WELCOME_HISTORY_BYTES`]; oldest first.
+fn recent_within(history: &History, n: usize) -> Vec<&Frame> {
+    let mut bytes = 0;
+    let recent: Vec<&Frame> = history.recent(n).map(|e| &e.line).collect();
+    let mut lines: Vec<&Frame> = recent
+        .into_iter()
+        .rev()
+        .take_while(|line| {
+            bytes += line.len();
+            bytes <= WELCOME_HISTORY_BYTES
+        })
+        .collect();
+    lines.reverse();
+    lines
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -196,10 +196,19 @@ impl Room {
             members.mark_dirty(old);
         }
         let welcome = members.welcome(id, &nickname, &token, true, history, catchup);
-        for frame in welcome.into_iter().chain(pending) {
-            // A fresh connection accepts a whole catch-up, however long: it is bounded by the
-            // retained history.
-            let _ = members.send(conn, frame, false);
+        for frame in welcome {
+            members.send_catchup(conn, frame);
+        }
+        // What was written to the old connection may not have arrived: with `last_seq` the
+        // client says what it has, so it gets the private messages after it again (it ignores
+        // a seq it has seen); without, what arrived while it was away.
+        let pending = match last_seq {
+            Some(seq) => members.private_after(id, seq),
+            None => pending,
+        };
+        // At most RECENT_PRIVATE or GHOST_INBOX, so within any budget.
+        for frame in pending {
+            let _ = members.send(conn, frame);
         }
         Ok(Identity {
             id,
@@ -232,7 +241,7 @@ impl Room {
             .members
             .welcome(id, nickname, &token, false, &state.history, catchup);
         for frame in welcome {
-            let _ = state.members.send(conn, frame, false);
+            state.members.send_catchup(conn, frame);
         }
         let notice: Frame = encode(&ServerMsg::Join {
             time: tlschat::time::now(),
@@ -343,7 +352,7 @@ impl Room {
             action,
         }))
         .into();
-        state.members.deliver_to(&[to_id, id], &line);
+        state.members.deliver_to(&[to_id, id], seq, &line);
         Ok(())
     }
 
