@@ -13,7 +13,7 @@ use native_tls::TlsAcceptor;
 use tlschat::framing::LineTooLong;
 use tlschat::pipe::{Mailbox, Pipe};
 use tlschat::{
-    decode_client, encode, validate_message, validate_nickname, ByeCode, ClientMsg, ErrorCode,
+    decode_client, encode, normalize_nickname, validate_message, ByeCode, ClientMsg, ErrorCode,
     ServerMsg, MAX_LINE,
 };
 
@@ -281,9 +281,9 @@ impl Session<'_> {
     }
 
     fn login(&mut self, nickname: &str, password: Option<String>) -> Result<(), Refusal> {
-        validate_nickname(nickname).map_err(|message| Refusal {
+        let nickname = &normalize_nickname(nickname).map_err(|e| Refusal {
             code: ErrorCode::NicknameInvalid,
-            message,
+            message: e.to_string(),
         })?;
         let room = &self.shared.room;
         match self.id {
@@ -315,9 +315,9 @@ impl Session<'_> {
                 message: "already logged in: resume is only for a new connection".into(),
             });
         }
-        validate_nickname(nickname).map_err(|message| Refusal {
+        let nickname = &normalize_nickname(nickname).map_err(|e| Refusal {
             code: ErrorCode::NicknameInvalid,
-            message,
+            message: e.to_string(),
         })?;
         self.check_password(password)?;
         let who = self
