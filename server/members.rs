@@ -11,6 +11,7 @@ use std::time::Instant;
 use tlschat::pipe::{Frame, Mailbox, PushError};
 use tlschat::{encode, nickname_key, ErrorCode, SeqRange, ServerMsg, User, PROTOCOL_VERSION};
 
+use crate::history::state::{token_hash, SavedUser};
 use crate::history::History;
 use crate::room::{refuse, Refusal};
 
@@ -24,7 +25,8 @@ pub enum Link {
 
 pub struct Member {
     pub nickname: String,
-    pub token: String,
+    /// [`token_hash`] of the resume token: the token itself is kept nowhere.
+    pub token_hash: String,
     pub link: Link,
 }
 
@@ -43,6 +45,8 @@ pub struct Members {
     by_id: BTreeMap<u64, Member>,
     by_nickname: HashMap<String, u64>,
     by_token: HashMap<String, u64>,
+    /// Counts changes to who is in the room and their nicknames, for the state saver.
+    generation: u64,
 }
 
 impl Members {
@@ -52,20 +56,23 @@ impl Members {
 
     pub fn insert(&mut self, id: u64, member: Member) {
         self.by_nickname.insert(nickname_key(&member.nickname), id);
-        self.by_token.insert(member.token.clone(), id);
+        self.by_token.insert(member.token_hash.clone(), id);
         self.by_id.insert(id, member);
+        self.generation += 1;
     }
 
     pub fn remove(&mut self, id: u64) -> Option<Member> {
         let member = self.by_id.remove(&id)?;
         self.by_nickname.remove(&nickname_key(&member.nickname));
-        self.by_token.remove(&member.token);
+        self.by_token.remove(&member.token_hash);
+        self.generation += 1;
         Some(member)
     }
 
     pub fn drain(&mut self) -> impl Iterator<Item = Member> {
         self.by_nickname.clear();
         self.by_token.clear();
+        self.generation += 1;
         std::mem::take(&mut self.by_id).into_values()
     }
 
@@ -74,7 +81,24 @@ impl Members {
     }
 
     pub fn id_by_token(&self, token: &str) -> Option<u64> {
-        self.by_token.get(token).copied()
+        self.by_token.get(&token_hash(token)).copied()
+    }
+
+    /// Changes whenever someone joins, leaves or is renamed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Everyone in the room, ghosts included, as saved for a restart.
+    pub fn saved(&self) -> Vec<SavedUser> {
+        self.by_id
+            .iter()
+            .map(|(&id, m)| SavedUser {
+                id,
+                nickname: m.nickname.clone(),
+                token_sha256: m.token_hash.clone(),
+            })
+            .collect()
     }
 
     pub fn id_by_nickname(&self, nickname: &str) -> Option<u64> {
@@ -119,12 +143,31 @@ impl Members {
         let old = std::mem::replace(&mut member.nickname, nickname.to_string());
         self.by_nickname.remove(&nickname_key(&old));
         self.by_nickname.insert(nickname_key(nickname), id);
+        self.generation += 1;
         Some(old)
     }
 
     /// Whether `mailbox` is still how member `id` is reached.
     pub fn is_connection(&self, id: u64, mailbox: &Arc<Mailbox>) -> bool {
         matches!(self.by_id.get(&id), Some(Member { link: Link::Live(m), .. }) if Arc::ptr_eq(m, mailbox))
+    }
+
+    /// Brings back the users of the previous run, as ghosts until `until`.
+    pub fn restore(&mut self, users: Vec<SavedUser>, until: Instant) {
+        for user in users {
+            let link = Link::Ghost {
+                until,
+                pending: Vec::new(),
+            };
+            self.insert(
+                user.id,
+                Member {
+                    nickname: user.nickname,
+                    token_hash: user.token_sha256,
+                    link,
+                },
+            );
+        }
     }
 
     pub fn make_ghost(&mut self, id: u64, until: Instant) {

@@ -17,8 +17,12 @@ use std::time::{Duration, Instant};
 use tlschat::pipe::{Frame, Mailbox};
 use tlschat::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg};
 
+use crate::history::state::token_hash;
 use crate::history::History;
 use crate::members::{leave_notice, Catchup, Link, Member, Members};
+
+#[path = "room/saver.rs"]
+mod saver;
 
 /// A request the room turned down, with the code and words to send back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,12 +77,13 @@ pub struct Room {
 const GHOST_INBOX: usize = 100;
 
 impl Room {
-    pub fn new(config: RoomConfig, history: History) -> Room {
+    pub fn new(config: RoomConfig, mut history: History) -> Room {
+        let members = saver::members_from_before(&mut history, config.resume_grace);
         Room {
             state: Mutex::new(State {
-                members: Members::default(),
+                members,
+                last_id: history.id_floor(),
                 history,
-                last_id: 0,
                 closed: false,
             }),
             connections: Mutex::new(Vec::new()),
@@ -153,8 +158,7 @@ impl Room {
             Link::Ghost { pending, .. } => pending,
         };
         let nickname = member.nickname.clone();
-        let token = member.token.clone();
-        let welcome = members.welcome(id, &nickname, &token, true, history, catchup);
+        let welcome = members.welcome(id, &nickname, token, true, history, catchup);
         for frame in welcome.into_iter().chain(pending) {
             // A fresh mailbox accepts a whole catch-up, however long: it is bounded by the
             // retained history.
@@ -184,8 +188,15 @@ impl Room {
             ));
         }
         state.members.check_free(nickname, None)?;
-        state.last_id += 1;
-        let id = state.last_id;
+        let id = state.last_id + 1;
+        if let Err(e) = state.history.reserve_id(id) {
+            crate::log!("could not save the room's state file: {e}");
+            return Err(refuse(
+                ErrorCode::ServerError,
+                "the server could not save your login; try again later",
+            ));
+        }
+        state.last_id = id;
         let token = new_token();
         let welcome = state
             .members
@@ -204,7 +215,7 @@ impl Room {
             id,
             Member {
                 nickname: nickname.to_string(),
-                token,
+                token_hash: token_hash(&token),
                 link: Link::Live(Arc::clone(mailbox)),
             },
         );
@@ -318,8 +329,24 @@ impl Room {
         }
     }
 
-    /// Ends ghosts whose grace period is over, until the room shuts down.
+    /// Ends ghosts whose time is up and keeps the saved list of users current, until the
+    /// room shuts down.
     pub fn run_janitor(&self) {
+        let saver = self.lock().history.shared_state();
+        std::thread::scope(|scope| {
+            if let Some(saver) = saver {
+                let spawned = std::thread::Builder::new()
+                    .name("state saver".into())
+                    .spawn_scoped(scope, move || self.save_users_until_closed(&saver));
+                if let Err(e) = spawned {
+                    crate::log!("could not start saving the room's users: {e}");
+                }
+            }
+            self.expire_ghosts_until_closed();
+        });
+    }
+
+    fn expire_ghosts_until_closed(&self) {
         let mut state = self.lock();
         while !state.closed {
             let next = state.members.expire_ghosts(Instant::now());
@@ -347,6 +374,11 @@ impl Room {
             code: ByeCode::ShuttingDown,
             reason: reason.to_string(),
         });
+        // Everyone comes back as a ghost after the restart, and numbering goes on exactly.
+        let (last_id, users) = (state.last_id, state.members.saved());
+        if let Err(e) = state.history.finish(last_id, users) {
+            crate::log!("could not save the room's state file: {e}");
+        }
         state.members.drain().for_each(drop);
         drop(state);
         // Members and those still logging in alike; closing twice is harmless.

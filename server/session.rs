@@ -267,6 +267,14 @@ impl Session<'_> {
                 log!("{}: login refused: {message}", self.peer);
                 Next::Close(ByeCode::Refused, message)
             }
+            // The server's own failure (a full disk) is no fault of the peer's.
+            Err(Refusal {
+                code: ErrorCode::ServerError,
+                message,
+            }) => {
+                reply(out, ErrorCode::ServerError, message);
+                Next::Continue
+            }
             Err(Refusal { code, message }) => self.reject(out, code, message),
         }
     }

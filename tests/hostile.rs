@@ -1,6 +1,4 @@
-//! Hostile clients and faults outside the connection engine: look-alike nicknames, malformed
-//! requests, a full room, a full disk, damaged history, compaction, and identity across
-//! restarts.
+//! Hostile clients: look-alike and invisible nicknames, malformed requests, a full room.
 
 mod common;
 
