@@ -26,7 +26,9 @@ pub mod time;
 
 use serde::{Deserialize, Serialize};
 
-pub use nickname::{nickname_key, normalize_nickname, validate_nickname, NicknameError};
+pub use nickname::{
+    nickname_key, nickname_skeleton, normalize_nickname, validate_nickname, NicknameError,
+};
 
 /// Protocol version, sent in `welcome` so clients can adapt.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -4,8 +4,8 @@
 //! nickname is stored in NFC (one spelling for one appearance), may not contain anything
 //! invisible or blank (spaces, zero-width and bidi controls, fillers such as U+3164), and two
 //! nicknames are the same when they look alike: when their confusable skeletons (Unicode
-//! TR39) match after lowercasing. So `alice`, `ALICE`, `аlice` (Cyrillic а) and `alicе` are
-//! one nickname, and whoever holds one of them holds them all.
+//! TR39) match after lowercasing ([`nickname_skeleton`]). So `alice`, `ALICE`, `аlice`
+//! (Cyrillic а) and `alicе` are one nickname, and whoever holds one of them holds them all.
 
 use std::fmt;
 
@@ -84,10 +84,15 @@ pub fn validate_nickname(nickname: &str) -> Result<(), NicknameError> {
     normalize_nickname(nickname).map(drop)
 }
 
-/// The key under which nicknames are unique: nicknames that look alike share it.
+/// A nickname ignoring case, for sorting and comparing as people read them.
 pub fn nickname_key(nickname: &str) -> String {
-    let lower: String = nickname.nfc().flat_map(char::to_lowercase).collect();
-    unicode_security::skeleton(&lower).collect()
+    nickname.nfc().flat_map(char::to_lowercase).collect()
+}
+
+/// The key under which nicknames are unique, and by which `private` finds its recipient:
+/// nicknames that look alike share it.
+pub fn nickname_skeleton(nickname: &str) -> String {
+    unicode_security::skeleton(&nickname_key(nickname)).collect()
 }
 
 /// Control, format, private-use, unassigned, default-ignorable (zero-width, bidi, variation
@@ -146,6 +151,7 @@ mod tests {
     fn nicknames_are_stored_in_nfc() {
         assert_eq!(normalize_nickname("Zoe\u{308}").as_deref(), Ok("Zoë"));
         assert_eq!(nickname_key("Zoe\u{308}"), nickname_key("zoë"));
+        assert_eq!(nickname_skeleton("Zoe\u{308}"), nickname_skeleton("zoë"));
     }
 
     #[test]
@@ -182,12 +188,15 @@ mod tests {
     }
 
     #[test]
-    fn look_alikes_share_a_key() {
-        let alice = nickname_key("alice");
+    fn look_alikes_share_a_skeleton() {
+        let alice = nickname_skeleton("alice");
         for twin in ["ALICE", "Alice", "\u{430}lice", "alic\u{435}", "ａｌｉｃｅ"] {
-            assert_eq!(nickname_key(twin), alice, "{twin}");
+            assert_eq!(nickname_skeleton(twin), alice, "{twin}");
         }
-        assert_ne!(nickname_key("alicia"), alice);
-        assert_eq!(nickname_key("rn"), nickname_key("m"));
+        assert_ne!(nickname_skeleton("alicia"), alice);
+        assert_eq!(nickname_skeleton("rn"), nickname_skeleton("m"));
+        // Sorting and case-insensitive comparison stay as people read.
+        assert_eq!(nickname_key("ALice"), "alice");
+        assert_ne!(nickname_key("m"), nickname_key("rn"));
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tlschat::pipe::{Frame, Mailbox, PushError};
-use tlschat::{encode, nickname_key, ErrorCode, SeqRange, ServerMsg, User, PROTOCOL_VERSION};
+use tlschat::{
+    encode, nickname_key, nickname_skeleton, ErrorCode, SeqRange, ServerMsg, User, PROTOCOL_VERSION,
+};
 
 use crate::history::state::{token_hash, SavedUser};
 use crate::history::History;
@@ -43,6 +45,7 @@ pub enum Catchup {
 pub struct Members {
     /// Keyed by id, which grows with each login: iteration is arrival order.
     by_id: BTreeMap<u64, Member>,
+    /// Keyed by [`nickname_skeleton`]: look-alikes are one nickname.
     by_nickname: HashMap<String, u64>,
     by_token: HashMap<String, u64>,
     /// Counts changes to who is in the room and their nicknames, for the state saver.
@@ -55,7 +58,8 @@ impl Members {
     }
 
     pub fn insert(&mut self, id: u64, member: Member) {
-        self.by_nickname.insert(nickname_key(&member.nickname), id);
+        self.by_nickname
+            .insert(nickname_skeleton(&member.nickname), id);
         self.by_token.insert(member.token_hash.clone(), id);
         self.by_id.insert(id, member);
         self.generation += 1;
@@ -63,7 +67,8 @@ impl Members {
 
     pub fn remove(&mut self, id: u64) -> Option<Member> {
         let member = self.by_id.remove(&id)?;
-        self.by_nickname.remove(&nickname_key(&member.nickname));
+        self.by_nickname
+            .remove(&nickname_skeleton(&member.nickname));
         self.by_token.remove(&member.token_hash);
         self.generation += 1;
         Some(member)
@@ -102,7 +107,7 @@ impl Members {
     }
 
     pub fn id_by_nickname(&self, nickname: &str) -> Option<u64> {
-        self.by_nickname.get(&nickname_key(nickname)).copied()
+        self.by_nickname.get(&nickname_skeleton(nickname)).copied()
     }
 
     /// The nickname of member `id`, or a refusal if it is not in the room.
@@ -113,20 +118,24 @@ impl Members {
             .ok_or_else(|| refuse(ErrorCode::NotLoggedIn, "you are not in the room"))
     }
 
-    /// Refuses a nickname someone else (`except` aside) holds, ignoring case.
+    /// Refuses a nickname someone else (`except` aside) holds, or one that looks like it.
     pub fn check_free(&self, nickname: &str, except: Option<u64>) -> Result<(), Refusal> {
         match self.id_by_nickname(nickname) {
             Some(owner) if Some(owner) != except => {
-                let away = matches!(
-                    self.by_id.get(&owner).map(|m| &m.link),
-                    Some(Link::Ghost { .. })
-                );
+                let holder = self.by_id.get(&owner);
+                let away = matches!(holder.map(|m| &m.link), Some(Link::Ghost { .. }));
+                let taken = match holder.map(|m| m.nickname.as_str()) {
+                    Some(held) if nickname_key(held) != nickname_key(nickname) => {
+                        format!("the nickname '{nickname}' looks too much like '{held}', which is taken")
+                    }
+                    _ => format!("the nickname '{nickname}' is taken"),
+                };
                 Err(refuse(
                     ErrorCode::NicknameTaken,
                     if away {
-                        format!("the nickname '{nickname}' is taken (its owner is reconnecting)")
+                        format!("{taken} (its owner is reconnecting)")
                     } else {
-                        format!("the nickname '{nickname}' is taken")
+                        taken
                     },
                 ))
             }
@@ -141,8 +150,8 @@ impl Members {
             return None;
         }
         let old = std::mem::replace(&mut member.nickname, nickname.to_string());
-        self.by_nickname.remove(&nickname_key(&old));
-        self.by_nickname.insert(nickname_key(nickname), id);
+        self.by_nickname.remove(&nickname_skeleton(&old));
+        self.by_nickname.insert(nickname_skeleton(nickname), id);
         self.generation += 1;
         Some(old)
     }

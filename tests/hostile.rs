@@ -46,10 +46,20 @@ fn look_alike_invisible_and_command_like_nicknames_are_refused() {
             "{nickname:?}: {rest:?}"
         );
     }
-    // Renaming into a look-alike is refused the same way.
+    // Renaming into a look-alike is refused the same way, and says why.
     let (mut bob, _) = server.join("bob");
     bob.send(r#"{"type":"login","nickname":"alic\u0435"}"#);
-    assert_eq!(bob.recv_error().0, ErrorCode::NicknameTaken);
+    let (code, message) = bob.recv_error();
+    assert_eq!(code, ErrorCode::NicknameTaken);
+    assert!(message.contains("looks too much like 'alice'"), "{message}");
+    // A private message finds its recipient by the same rule.
+    bob.send(r#"{"type":"private","to":"\u0430lice","message":"hi"}"#);
+    match alice.recv_until("bob's private message", |m| {
+        matches!(m, ServerMsg::Private(_))
+    }) {
+        ServerMsg::Private(p) => assert_eq!(p.to_nickname, "alice"),
+        _ => unreachable!(),
+    }
     // A decomposed spelling is stored composed.
     let (_zoe, w) = server.join("Zoe\u{308}");
     assert_eq!(w.nickname, "Zo\u{eb}");

@@ -57,12 +57,18 @@ pub fn load(file: File, path: &Path, mut each: impl FnMut(Event)) -> io::Result<
     };
     let mut fixes: BTreeMap<usize, Fix> = BTreeMap::new();
     let mut buf = Vec::new();
+    // Where each line starts, and the last damaged line (number, start, bytes).
+    let (mut offset, mut total) = (0u64, 0usize);
+    let mut last_bad: Option<(usize, u64, Vec<u8>)> = None;
     for number in 1.. {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf)?;
         if n == 0 {
             break;
         }
+        let start = offset;
+        offset += n as u64;
+        total = number;
         let complete = buf.last() == Some(&b'\n');
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
         let text = String::from_utf8_lossy(line);
@@ -90,6 +96,7 @@ pub fn load(file: File, path: &Path, mut each: impl FnMut(Event)) -> io::Result<
             }
             _ => {
                 fixes.insert(number, Fix::Drop);
+                last_bad = Some((number, start, buf.clone()));
             }
         }
     }
@@ -98,7 +105,19 @@ pub fn load(file: File, path: &Path, mut each: impl FnMut(Event)) -> io::Result<
     }
     drop(reader);
     let aside = path.with_extension("jsonl.damaged");
-    set_aside(&file, path, &aside, &fixes)?;
+    match last_bad {
+        // The usual damage, a last line cut short by a crash: no need to copy the rest.
+        Some((number, start, mut bytes)) if fixes.len() == 1 && number == total => {
+            if bytes.last() != Some(&b'\n') {
+                bytes.push(b'\n');
+            }
+            let mut side = OpenOptions::new().create(true).append(true).open(&aside)?;
+            side.write_all(&bytes)?;
+            side.sync_all()?;
+            file.set_len(start)?;
+        }
+        _ => set_aside(&file, path, &aside, &fixes)?,
+    }
     let damaged: Vec<String> = fixes.keys().take(5).map(usize::to_string).collect();
     log!(
         "{}: {} damaged line(s) (line {}{}) copied to {} and left out of the history; the server goes on without them",

@@ -149,3 +149,24 @@ fn one_data_dir_one_server() {
     assert!(dir.join("history.jsonl.tmp").exists());
     let _ = fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_torn_last_line_alone_is_cut_off_and_kept_aside() {
+    let dir = temp_dir("torn-last");
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("history.jsonl");
+    let mut text = line(1).to_vec();
+    text.extend_from_slice(&line(2));
+    text.extend_from_slice(b"{\"type\":\"message\",\"seq\":3,\"ti");
+    fs::write(&path, &text).unwrap();
+    let mut h = History::open(&dir, 10).unwrap();
+    assert_eq!(h.last_seq(), 2);
+    h.append_message(3, line(3)).unwrap();
+    drop(h);
+    let kept = fs::read_to_string(&path).unwrap();
+    assert_eq!(kept.lines().count(), 3);
+    assert!(kept.ends_with("\"m3\"}\n"), "{kept}");
+    let aside = fs::read_to_string(dir.join("history.jsonl.damaged")).unwrap();
+    assert_eq!(aside, "{\"type\":\"message\",\"seq\":3,\"ti\n");
+    let _ = fs::remove_dir_all(dir);
+}
