@@ -53,6 +53,8 @@ pub struct History {
     state: Option<SharedState>,
     /// Every id up to this one may appear in the history or the state file.
     id_floor: u64,
+    /// The state file's seq reservation, so most appends need not look at it.
+    seq_reserved: u64,
 }
 
 struct HistoryFile {
@@ -95,6 +97,7 @@ impl History {
             file: None,
             state: None,
             id_floor: 0,
+            seq_reserved: 0,
         }
     }
 
@@ -140,6 +143,7 @@ impl History {
         .map_err(|e| file_error(&path, e))?;
         let state = StateFile::open(dir);
         history.last_seq = history.last_seq.max(state.seq_floor());
+        history.seq_reserved = state.seq_floor();
         history.id_floor = state.id_floor().max(loaded.max_sender_id);
         history.file = Some(HistoryFile {
             path,
@@ -203,7 +207,11 @@ impl History {
     /// The last save as the server stops: these users, and the exact last numbers.
     pub fn finish(&mut self, last_id: u64, users: Vec<SavedUser>) -> io::Result<()> {
         match &self.state {
-            Some(state) => state.lock().finish(last_id, self.last_seq, users),
+            Some(state) => {
+                // Any append after this must reserve again.
+                self.seq_reserved = self.last_seq;
+                state.lock().finish(last_id, self.last_seq, users)
+            }
             None => Ok(()),
         }
     }
@@ -229,7 +237,13 @@ impl History {
 
     fn reserve_seq(&mut self, seq: u64) -> io::Result<()> {
         match &self.state {
-            Some(state) => state.lock().reserve_seq(seq),
+            Some(_) if seq <= self.seq_reserved => Ok(()),
+            Some(state) => {
+                let mut state = state.lock();
+                state.reserve_seq(seq)?;
+                self.seq_reserved = state.seq_floor();
+                Ok(())
+            }
             None => Ok(()),
         }
     }

@@ -170,3 +170,41 @@ fn a_torn_last_line_alone_is_cut_off_and_kept_aside() {
     assert_eq!(aside, "{\"type\":\"message\",\"seq\":3,\"ti\n");
     let _ = fs::remove_dir_all(dir);
 }
+
+#[test]
+fn compaction_happens_beside_the_appends_not_inside_them() {
+    let dir = temp_dir("beside");
+    let mut h = History::open(&dir, 10).unwrap();
+    for seq in 1..=1001 {
+        h.append_message(seq, line(seq)).unwrap();
+    }
+    // The append that made compaction due returned before the file was rewritten.
+    assert!(h.file.as_ref().is_some_and(|f| f.compaction.is_some()));
+    let text = fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1001);
+    h.append_message(1002, line(1002)).unwrap();
+    h.compact(true);
+    let text = fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(text.lines().count() <= 13, "{} lines", text.lines().count());
+    assert!(text.ends_with("\"m1002\"}\n"));
+    // Appends after the switch go to the new file.
+    h.append_message(1003, line(1003)).unwrap();
+    let text = fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(text.ends_with("\"m1003\"}\n"));
+    let _ = fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_append_after_the_final_save_is_still_reserved() {
+    let dir = temp_dir("after-finish");
+    {
+        let mut h = History::open(&dir, 10).unwrap();
+        h.append_message(1, line(1)).unwrap();
+        h.finish(0, Vec::new()).unwrap();
+        h.append_message(2, line(2)).unwrap();
+    }
+    fs::remove_file(dir.join("history.jsonl")).unwrap();
+    let h = History::open(&dir, 10).unwrap();
+    assert!(h.last_seq() >= 2);
+    let _ = fs::remove_dir_all(dir);
+}
