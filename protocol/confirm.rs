@@ -141,7 +141,7 @@ fn is_echo(sent: &ClientMsg, text: &str, action: bool, to: Option<&str>) -> bool
         ) => {
             message.trim() == text
                 && *a == action
-                && crate::nickname_key(sent_to) == crate::nickname_key(to)
+                && crate::nickname_skeleton(sent_to) == crate::nickname_skeleton(to)
         }
         _ => false,
     }

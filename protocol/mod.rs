@@ -19,11 +19,16 @@ pub mod connect;
 pub mod framing;
 pub mod limits;
 pub mod mailbox;
+pub mod nickname;
 pub mod pipe;
 pub mod reconnect;
 pub mod time;
 
 use serde::{Deserialize, Serialize};
+
+pub use nickname::{
+    nickname_key, nickname_skeleton, normalize_nickname, validate_nickname, NicknameError,
+};
 
 /// Protocol version, sent in `welcome` so clients can adapt.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -316,7 +321,15 @@ pub struct DecodeError {
 pub fn decode_client(line: &[u8]) -> Result<ClientMsg, DecodeError> {
     decode(
         line,
-        &["login", "broadcast", "private", "quit", "ping", "pong"],
+        &[
+            "login",
+            "resume",
+            "broadcast",
+            "private",
+            "quit",
+            "ping",
+            "pong",
+        ],
     )
 }
 
@@ -373,31 +386,6 @@ fn classify(text: &str, known: &[&str], err: serde_json::Error) -> DecodeError {
             detail: format!("bad {t:?} message: {err}"),
         },
     }
-}
-
-/// Checks a nickname against the rules; returns it trimmed of nothing (rules forbid edges).
-pub fn validate_nickname(nickname: &str) -> Result<(), String> {
-    let chars = nickname.chars().count();
-    if chars == 0 {
-        return Err("a nickname cannot be empty".into());
-    }
-    if chars > MAX_NICKNAME_CHARS {
-        return Err(format!(
-            "a nickname is at most {MAX_NICKNAME_CHARS} characters"
-        ));
-    }
-    if nickname.chars().any(char::is_control) {
-        return Err("a nickname cannot contain control characters".into());
-    }
-    if nickname.trim() != nickname {
-        return Err("a nickname cannot start or end with a space".into());
-    }
-    Ok(())
-}
-
-/// The key under which nicknames are unique: case-insensitive.
-pub fn nickname_key(nickname: &str) -> String {
-    nickname.to_lowercase()
 }
 
 /// Checks message text and returns it trimmed.

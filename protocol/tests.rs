@@ -90,7 +90,8 @@ fn decode_errors_have_stable_codes() {
 #[test]
 fn nickname_and_message_rules() {
     assert!(validate_nickname("alice").is_ok());
-    assert!(validate_nickname("Zoë the 2nd").is_ok());
+    assert!(validate_nickname("Zoë_the_2nd").is_ok());
+    assert!(validate_nickname("Zoë the 2nd").is_err());
     assert!(validate_nickname(&"x".repeat(32)).is_ok());
     assert!(validate_nickname(&"x".repeat(33)).is_err());
     assert!(validate_nickname("").is_err());

@@ -10,12 +10,6 @@ pub enum Error {
     Usage(String),
     /// A file could not be read.
     File { path: PathBuf, source: io::Error },
-    /// The history file has a damaged line that is not the last one.
-    Corrupt {
-        path: PathBuf,
-        line: usize,
-        detail: String,
-    },
     /// The certificate or key is not usable.
     Tls { detail: String },
     /// The listening socket could not be opened.
@@ -42,11 +36,6 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Tls { detail } => write!(f, "the certificate or key cannot be used: {detail}"),
-            Error::Corrupt { path, line, detail } => write!(
-                f,
-                "{} is damaged at line {line} ({detail}); move the file away to start with an empty history, or fix that line",
-                path.display()
-            ),
             Error::Listen { addr, source } => {
                 write!(f, "cannot listen on {addr}: {source}")?;
                 if source.kind() == io::ErrorKind::AddrInUse {
@@ -65,7 +54,7 @@ impl std::error::Error for Error {
             Error::File { source, .. }
             | Error::Listen { source, .. }
             | Error::Io { source, .. } => Some(source),
-            Error::Usage(_) | Error::Tls { .. } | Error::Corrupt { .. } => None,
+            Error::Usage(_) | Error::Tls { .. } => None,
         }
     }
 }

@@ -2,23 +2,40 @@
 //!
 //! The file (`DATA_DIR/history.jsonl`) holds one line per event, exactly as broadcast:
 //! `{"type":"message",...}` for room messages, and `{"type":"seq","seq":N}` markers for
-//! sequence numbers taken by private messages (whose text is not kept), so that `seq` never
-//! goes backwards across a restart. Each line is written before the message is broadcast; the
-//! write reaches the operating system, which keeps it even if the server is killed.
+//! sequence numbers taken by private messages (whose text is not kept). Each line is written
+//! before the message is broadcast; the write reaches the operating system, which keeps it
+//! even if the server is killed. An append writes a whole line or nothing: a failed or short
+//! write (a full disk) is cut back off, the sender is told the message was not sent, and the
+//! next append works as soon as there is space again.
 //!
-//! The file is compacted when it holds twice the retained number of lines: the retained tail
-//! is written to a temporary file, synced, and renamed over the old one, so a crash at any
-//! moment leaves either the old file or the new one, never a mix.
+//! The data directory also holds a lock (one server per directory; a second one is refused
+//! before it changes anything) and the small state file of [`state`], which keeps `seq` and
+//! ids from ever going backwards and the room's users across a restart. Damaged lines are
+//! set aside at start ([`load`]); compaction runs off the room's lock ([`compact`]).
+
+#[path = "history/compact.rs"]
+mod compact;
+#[path = "history/load.rs"]
+mod load;
+#[path = "history/state.rs"]
+pub mod state;
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tlschat::pipe::Frame;
 
 use crate::error::Error;
 use crate::log;
+use compact::{Compaction, Progress};
+use state::{SavedUser, StateFile};
+
+/// How long after a failed compaction the next one is tried.
+const COMPACTION_RETRY: Duration = Duration::from_secs(60);
 
 /// A retained message: its number and its serialized line, `\n` included (ready to send).
 #[derive(Clone)]
@@ -33,18 +50,41 @@ pub struct History {
     keep: usize,
     last_seq: u64,
     file: Option<HistoryFile>,
+    state: Option<SharedState>,
+    /// Every id up to this one may appear in the history or the state file.
+    id_floor: u64,
+    /// The state file's seq reservation, so most appends need not look at it.
+    seq_reserved: u64,
 }
 
 struct HistoryFile {
     path: PathBuf,
     file: File,
     lines: usize,
+    /// Length of the whole lines written; the file is cut back to it after a failed write.
+    len: u64,
+    /// A failed write could not be cut back yet: do it before the next write.
+    torn: bool,
+    compaction: Option<Compaction>,
+    /// No compaction before this (one failed).
+    retry_at: Option<Instant>,
+    /// Held for the life of the server: the data directory is ours.
+    _lock: File,
 }
 
-#[derive(serde::Deserialize)]
-struct Stored {
-    r#type: String,
-    seq: u64,
+/// The state file, shared with the thread that saves who is in the room.
+#[derive(Clone)]
+pub struct SharedState(Arc<Mutex<StateFile>>);
+
+impl SharedState {
+    fn lock(&self) -> std::sync::MutexGuard<'_, StateFile> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Saves who is in the room (if it changed).
+    pub fn save_users(&self, users: Vec<SavedUser>) -> io::Result<()> {
+        self.lock().save_users(users)
+    }
 }
 
 impl History {
@@ -55,6 +95,9 @@ impl History {
             keep,
             last_seq: 0,
             file: None,
+            state: None,
+            id_floor: 0,
+            seq_reserved: 0,
         }
     }
 
@@ -65,86 +108,55 @@ impl History {
             source,
         };
         fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+        let lock_path = dir.join("lock");
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| file_error(&lock_path, e))?;
+        lock_exclusively(&lock).map_err(|_| {
+            Error::Usage(format!(
+                "{} is in use by another server; give each server its own --data-dir",
+                dir.display()
+            ))
+        })?;
+        // Only now that the directory is ours may anything in it change.
         let path = dir.join("history.jsonl");
         // A leftover from a compaction that was interrupted: the original is still whole.
-        let _ = fs::remove_file(dir.join("history.jsonl.tmp"));
+        let _ = fs::remove_file(path.with_extension("jsonl.tmp"));
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(&path)
             .map_err(|e| file_error(&path, e))?;
-        lock_exclusively(&file).map_err(|_| {
-            Error::Usage(format!(
-                "{} is in use by another server; give each server its own --data-dir",
-                dir.display()
-            ))
-        })?;
         let mut history = History::in_memory(keep);
-        let (lines, good_len) = history.load(&file, &path)?;
-        let file_len = file.metadata().map_err(|e| file_error(&path, e))?.len();
-        if good_len < file_len {
-            log!(
-                "{}: dropped {} bytes of a torn last line (the server stopped mid-write)",
-                path.display(),
-                file_len - good_len
-            );
-            file.set_len(good_len).map_err(|e| file_error(&path, e))?;
-        }
-        history.file = Some(HistoryFile { path, file, lines });
+        let (file, loaded) = load::load(file, &path, |event| match event {
+            load::Event::Message(seq, line) => {
+                history.last_seq = history.last_seq.max(seq);
+                history.remember(seq, line);
+            }
+            load::Event::Seq(seq) => history.last_seq = history.last_seq.max(seq),
+        })
+        .map_err(|e| file_error(&path, e))?;
+        let state = StateFile::open(dir);
+        history.last_seq = history.last_seq.max(state.seq_floor());
+        history.seq_reserved = state.seq_floor();
+        history.id_floor = state.id_floor().max(loaded.max_sender_id);
+        history.file = Some(HistoryFile {
+            path,
+            file,
+            lines: loaded.lines,
+            len: loaded.len,
+            torn: false,
+            compaction: None,
+            retry_at: None,
+            _lock: lock,
+        });
+        history.state = Some(SharedState(Arc::new(Mutex::new(state))));
         Ok(history)
-    }
-
-    /// Reads every line; returns the line count and the length of the part that is whole.
-    fn load(&mut self, file: &File, path: &Path) -> Result<(usize, u64), Error> {
-        let mut reader = BufReader::new(file);
-        reader
-            .seek(SeekFrom::Start(0))
-            .map_err(|source| Error::File {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let (mut lines, mut good_len) = (0usize, 0u64);
-        let mut buf = Vec::new();
-        let mut pending_error: Option<Error> = None;
-        loop {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', &mut buf)
-                .map_err(|source| Error::File {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-            if n == 0 {
-                break;
-            }
-            // Only a bad line with good lines after it is corruption; a bad last line is
-            // a write the crash cut short.
-            if let Some(e) = pending_error.take() {
-                return Err(e);
-            }
-            let complete = buf.last() == Some(&b'\n');
-            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-            match serde_json::from_slice::<Stored>(line) {
-                Ok(stored) if complete => {
-                    lines += 1;
-                    good_len += n as u64;
-                    self.last_seq = self.last_seq.max(stored.seq);
-                    if stored.r#type == "message" {
-                        self.remember(stored.seq, buf.as_slice().into());
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    pending_error = Some(Error::Corrupt {
-                        path: path.to_path_buf(),
-                        line: lines + 1,
-                        detail: e.to_string(),
-                    });
-                }
-            }
-        }
-        Ok((lines, good_len))
     }
 
     fn remember(&mut self, seq: u64, line: Frame) {
@@ -162,27 +174,98 @@ impl History {
         self.last_seq
     }
 
+    /// Every id up to this one may have been handed out before: new ids start above it.
+    pub fn id_floor(&self) -> u64 {
+        let saved = self.state.as_ref().map_or(0, |s| {
+            let state = s.lock();
+            state.id_floor()
+        });
+        self.id_floor.max(saved)
+    }
+
+    /// Makes sure `id` will not be handed out again after a restart, before it is used.
+    pub fn reserve_id(&mut self, id: u64) -> io::Result<()> {
+        match &self.state {
+            Some(state) => state.lock().reserve_id(id),
+            None => Ok(()),
+        }
+    }
+
+    /// The users the previous run saved (once).
+    pub fn take_saved_users(&mut self) -> Vec<SavedUser> {
+        match &self.state {
+            Some(state) => state.lock().take_users(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The state file, for the thread that keeps the saved users current.
+    pub fn shared_state(&self) -> Option<SharedState> {
+        self.state.clone()
+    }
+
+    /// The last save as the server stops: these users, and the exact last numbers.
+    pub fn finish(&mut self, last_id: u64, users: Vec<SavedUser>) -> io::Result<()> {
+        match &self.state {
+            Some(state) => {
+                // Any append after this must reserve again.
+                self.seq_reserved = self.last_seq;
+                state.lock().finish(last_id, self.last_seq, users)
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Records a room message (its line, `\n` included): on disk first, then in memory.
     pub fn append_message(&mut self, seq: u64, line: Frame) -> io::Result<()> {
+        self.reserve_seq(seq)?;
         self.write_line(&line)?;
         self.last_seq = seq;
         self.remember(seq, line);
-        self.compact_if_due()
+        self.compact_if_due();
+        Ok(())
     }
 
     /// Records that `seq` was used by a message that is not kept (a private one).
     pub fn note_seq(&mut self, seq: u64) -> io::Result<()> {
-        let marker = format!("{{\"type\":\"seq\",\"seq\":{seq}}}\n");
-        self.write_line(marker.as_bytes())?;
+        self.reserve_seq(seq)?;
+        self.write_line(&seq_marker(seq))?;
         self.last_seq = seq;
+        self.compact_if_due();
         Ok(())
     }
 
-    /// Appends one `\n`-terminated line in a single write.
-    fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
-        if let Some(f) = &mut self.file {
-            f.file.write_all(line)?;
-            f.lines += 1;
+    fn reserve_seq(&mut self, seq: u64) -> io::Result<()> {
+        match &self.state {
+            Some(_) if seq <= self.seq_reserved => Ok(()),
+            Some(state) => {
+                let mut state = state.lock();
+                state.reserve_seq(seq)?;
+                self.seq_reserved = state.seq_floor();
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Appends one `\n`-terminated line, whole or not at all.
+    fn write_line(&mut self, line: &Frame) -> io::Result<()> {
+        let Some(f) = &mut self.file else {
+            return Ok(());
+        };
+        if f.torn {
+            f.file.set_len(f.len)?;
+            f.torn = false;
+        }
+        if let Err(e) = f.file.write_all(line) {
+            // Part of the line may be in the file (the disk filled up mid-write).
+            f.torn = f.file.set_len(f.len).is_err();
+            return Err(e);
+        }
+        f.len += line.len() as u64;
+        f.lines += 1;
+        if let Some(compaction) = &mut f.compaction {
+            compaction.note(line);
         }
         Ok(())
     }
@@ -203,36 +286,64 @@ impl History {
         (self.entries.range(start..), gap)
     }
 
-    fn compact_if_due(&mut self) -> io::Result<()> {
-        let due = match &self.file {
-            Some(f) => f.lines > 1000 && f.lines > 2 * self.keep.max(1),
-            None => false,
-        };
-        if !due {
-            return Ok(());
-        }
+    /// Moves a running compaction on, or starts one when the file has grown to twice the
+    /// retained lines. Never fails: a failed compaction leaves the old file, whole, in use.
+    fn compact_if_due(&mut self) {
+        self.compact(false);
+    }
+
+    fn compact(&mut self, wait: bool) {
         let Some(f) = &mut self.file else {
-            return Ok(());
+            return;
         };
         let tmp = f.path.with_extension("jsonl.tmp");
-        let mut out = io::BufWriter::new(File::create(&tmp)?);
-        writeln!(out, "{{\"type\":\"seq\",\"seq\":{}}}", self.last_seq)?;
-        for entry in &self.entries {
-            out.write_all(&entry.line)?;
+        if let Some(running) = f.compaction.take() {
+            match running.poll(&tmp, &f.path, wait) {
+                Progress::Running(c) => f.compaction = Some(c),
+                Progress::Done { file, lines, len } => {
+                    f.file = file;
+                    f.lines = lines;
+                    f.len = len;
+                }
+                Progress::Failed(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    compaction_failed(&f.path, &e);
+                    f.retry_at = Some(Instant::now() + COMPACTION_RETRY);
+                }
+            }
+            return;
         }
-        let done = out.into_inner().map_err(|e| e.into_error())?;
-        done.sync_all()?;
-        fs::rename(&tmp, &f.path)?;
-        if let Some(dir) = f.path.parent() {
-            // Make the rename itself durable.
-            File::open(dir).and_then(|d| d.sync_all())?;
+        let due = f.lines > 1000
+            && f.lines > 2 * self.keep.max(1)
+            && f.retry_at.is_none_or(|at| Instant::now() >= at);
+        if !due {
+            return;
         }
-        let reopened = OpenOptions::new().read(true).append(true).open(&f.path)?;
-        lock_exclusively(&reopened)?;
-        f.file = reopened;
-        f.lines = self.entries.len() + 1;
-        Ok(())
+        let lines: Vec<Frame> = std::iter::once(seq_marker(self.last_seq))
+            .chain(self.entries.iter().map(|e| Frame::clone(&e.line)))
+            .collect();
+        match Compaction::start(tmp, lines) {
+            Ok(c) => f.compaction = Some(c),
+            Err(e) => {
+                compaction_failed(&f.path, &e);
+                f.retry_at = Some(Instant::now() + COMPACTION_RETRY);
+            }
+        }
     }
+}
+
+fn compaction_failed(path: &Path, error: &io::Error) {
+    log!(
+        "{}: compaction failed ({error}); the file stays as it is, next try in {} s",
+        path.display(),
+        COMPACTION_RETRY.as_secs()
+    );
+}
+
+fn seq_marker(seq: u64) -> Frame {
+    format!("{{\"type\":\"seq\",\"seq\":{seq}}}\n")
+        .into_bytes()
+        .into()
 }
 
 /// Takes an advisory lock that the kernel releases when the process dies, however it dies.
@@ -248,110 +359,5 @@ fn lock_exclusively(file: &File) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn line(seq: u64) -> Frame {
-        format!("{{\"type\":\"message\",\"seq\":{seq},\"time\":\"t\",\"sender_id\":1,\"sender_nickname\":\"a\",\"message\":\"m{seq}\"}}\n")
-            .into_bytes()
-            .into()
-    }
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tlschat-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
-
-    #[test]
-    fn reload_continues_seq_and_keeps_the_tail() {
-        let dir = temp_dir("reload");
-        {
-            let mut h = History::open(&dir, 3).unwrap();
-            for seq in 1..=5 {
-                h.append_message(seq, line(seq)).unwrap();
-            }
-            h.note_seq(6).unwrap();
-        }
-        let h = History::open(&dir, 3).unwrap();
-        assert_eq!(h.last_seq(), 6);
-        let seqs: Vec<u64> = h.recent(10).map(|e| e.seq).collect();
-        assert_eq!(seqs, [3, 4, 5]);
-        let (after, gap) = h.after(1);
-        assert_eq!(after.map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
-        assert_eq!(gap, Some((2, 2)));
-        let (after, gap) = h.after(4);
-        assert_eq!(after.map(|e| e.seq).collect::<Vec<_>>(), [5]);
-        assert_eq!(gap, None);
-        let _ = fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn a_torn_last_line_is_dropped_but_corruption_is_an_error() {
-        let dir = temp_dir("torn");
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("history.jsonl");
-        let mut text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&line(1)),
-            String::from_utf8_lossy(&line(2))
-        );
-        text.push_str("{\"type\":\"message\",\"seq\":3,\"ti");
-        fs::write(&path, &text).unwrap();
-        let h = History::open(&dir, 10).unwrap();
-        assert_eq!(h.last_seq(), 2);
-        drop(h);
-        assert!(fs::read_to_string(&path).unwrap().ends_with("\"m2\"}\n"));
-
-        fs::write(
-            &path,
-            format!("garbage\n{}", String::from_utf8_lossy(&line(1))),
-        )
-        .unwrap();
-        let err = History::open(&dir, 10)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            err.contains("history.jsonl") && err.contains("line 1"),
-            "{err}"
-        );
-        let _ = fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn compaction_keeps_the_retained_tail_and_the_seq() {
-        let dir = temp_dir("compact");
-        {
-            let mut h = History::open(&dir, 10).unwrap();
-            for seq in 1..=1500 {
-                h.append_message(seq, line(seq)).unwrap();
-            }
-        }
-        let text = fs::read_to_string(dir.join("history.jsonl")).unwrap();
-        assert!(
-            text.lines().count() < 1100,
-            "compacted: {} lines",
-            text.lines().count()
-        );
-        let h = History::open(&dir, 10).unwrap();
-        assert_eq!(h.last_seq(), 1500);
-        assert_eq!(
-            h.recent(100).map(|e| e.seq).collect::<Vec<_>>(),
-            (1491..=1500).collect::<Vec<_>>()
-        );
-        let _ = fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn one_data_dir_one_server() {
-        let dir = temp_dir("lock");
-        let _first = History::open(&dir, 10).unwrap();
-        let second = History::open(&dir, 10)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(second.contains("in use by another server"), "{second}");
-        let _ = fs::remove_dir_all(dir);
-    }
-}
+#[path = "history/tests.rs"]
+mod tests;

@@ -9,9 +9,13 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::conn::{Conn, Frame, PushError};
-use tlschat::{encode, nickname_key, ErrorCode, SeqRange, ServerMsg, User, PROTOCOL_VERSION};
+use tlschat::{
+    encode, nickname_key, nickname_skeleton, ErrorCode, SeqRange, ServerMsg, User, PROTOCOL_VERSION,
+};
 
+use crate::conn::{Conn, Frame, PushError};
+
+use crate::history::state::{token_hash, SavedUser};
 use crate::history::History;
 use crate::room::{refuse, Refusal};
 
@@ -25,7 +29,8 @@ pub enum Link {
 
 pub struct Member {
     pub nickname: String,
-    pub token: String,
+    /// [`token_hash`] of the resume token: the token itself is kept nowhere.
+    pub token_hash: String,
     pub link: Link,
 }
 
@@ -42,6 +47,7 @@ pub enum Catchup {
 pub struct Members {
     /// Keyed by id, which grows with each login: iteration is arrival order.
     by_id: BTreeMap<u64, Member>,
+    /// Keyed by [`nickname_skeleton`]: look-alikes are one nickname.
     by_nickname: HashMap<String, u64>,
     by_token: HashMap<String, u64>,
     /// Connections given frames since the room last flushed.
@@ -53,6 +59,8 @@ pub struct Members {
     /// connection just before it died may never have arrived, so a resume gets again those
     /// after its `last_seq`.
     recent_private: HashMap<u64, VecDeque<(u64, Frame)>>,
+    /// Counts changes to who is in the room and their nicknames, for the state saver.
+    generation: u64,
 }
 
 /// Private messages remembered per member for a resume.
@@ -64,17 +72,21 @@ impl Members {
     }
 
     pub fn insert(&mut self, id: u64, member: Member) {
-        self.by_nickname.insert(nickname_key(&member.nickname), id);
-        self.by_token.insert(member.token.clone(), id);
+        self.by_nickname
+            .insert(nickname_skeleton(&member.nickname), id);
+        self.by_token.insert(member.token_hash.clone(), id);
         self.by_id.insert(id, member);
+        self.generation += 1;
     }
 
     pub fn remove(&mut self, id: u64) -> Option<Member> {
         let member = self.by_id.remove(&id)?;
         self.undelivered.remove(&id);
         self.recent_private.remove(&id);
-        self.by_nickname.remove(&nickname_key(&member.nickname));
-        self.by_token.remove(&member.token);
+        self.by_nickname
+            .remove(&nickname_skeleton(&member.nickname));
+        self.by_token.remove(&member.token_hash);
+        self.generation += 1;
         Some(member)
     }
 
@@ -83,6 +95,7 @@ impl Members {
         self.by_token.clear();
         self.undelivered.clear();
         self.recent_private.clear();
+        self.generation += 1;
         std::mem::take(&mut self.by_id).into_values()
     }
 
@@ -91,11 +104,28 @@ impl Members {
     }
 
     pub fn id_by_token(&self, token: &str) -> Option<u64> {
-        self.by_token.get(token).copied()
+        self.by_token.get(&token_hash(token)).copied()
+    }
+
+    /// Changes whenever someone joins, leaves or is renamed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Everyone in the room, ghosts included, as saved for a restart.
+    pub fn saved(&self) -> Vec<SavedUser> {
+        self.by_id
+            .iter()
+            .map(|(&id, m)| SavedUser {
+                id,
+                nickname: m.nickname.clone(),
+                token_sha256: m.token_hash.clone(),
+            })
+            .collect()
     }
 
     pub fn id_by_nickname(&self, nickname: &str) -> Option<u64> {
-        self.by_nickname.get(&nickname_key(nickname)).copied()
+        self.by_nickname.get(&nickname_skeleton(nickname)).copied()
     }
 
     /// The nickname of member `id`, or a refusal if it is not in the room.
@@ -106,20 +136,24 @@ impl Members {
             .ok_or_else(|| refuse(ErrorCode::NotLoggedIn, "you are not in the room"))
     }
 
-    /// Refuses a nickname someone else (`except` aside) holds, ignoring case.
+    /// Refuses a nickname someone else (`except` aside) holds, or one that looks like it.
     pub fn check_free(&self, nickname: &str, except: Option<u64>) -> Result<(), Refusal> {
         match self.id_by_nickname(nickname) {
             Some(owner) if Some(owner) != except => {
-                let away = matches!(
-                    self.by_id.get(&owner).map(|m| &m.link),
-                    Some(Link::Ghost { .. })
-                );
+                let holder = self.by_id.get(&owner);
+                let away = matches!(holder.map(|m| &m.link), Some(Link::Ghost { .. }));
+                let taken = match holder.map(|m| m.nickname.as_str()) {
+                    Some(held) if nickname_key(held) != nickname_key(nickname) => {
+                        format!("the nickname '{nickname}' looks too much like '{held}', which is taken")
+                    }
+                    _ => format!("the nickname '{nickname}' is taken"),
+                };
                 Err(refuse(
                     ErrorCode::NicknameTaken,
                     if away {
-                        format!("the nickname '{nickname}' is taken (its owner is reconnecting)")
+                        format!("{taken} (its owner is reconnecting)")
                     } else {
-                        format!("the nickname '{nickname}' is taken")
+                        taken
                     },
                 ))
             }
@@ -134,8 +168,9 @@ impl Members {
             return None;
         }
         let old = std::mem::replace(&mut member.nickname, nickname.to_string());
-        self.by_nickname.remove(&nickname_key(&old));
-        self.by_nickname.insert(nickname_key(nickname), id);
+        self.by_nickname.remove(&nickname_skeleton(&old));
+        self.by_nickname.insert(nickname_skeleton(nickname), id);
+        self.generation += 1;
         Some(old)
     }
 
@@ -167,6 +202,24 @@ impl Members {
     /// The connections to flush now that the room's lock is about to be released.
     pub fn take_dirty(&mut self) -> Vec<Arc<Conn>> {
         std::mem::take(&mut self.dirty)
+    }
+
+    /// Brings back the users of the previous run, as ghosts until `until`.
+    pub fn restore(&mut self, users: Vec<SavedUser>, until: Instant) {
+        for user in users {
+            let link = Link::Ghost {
+                until,
+                pending: Vec::new(),
+            };
+            self.insert(
+                user.id,
+                Member {
+                    nickname: user.nickname,
+                    token_hash: user.token_sha256,
+                    link,
+                },
+            );
+        }
     }
 
     pub fn make_ghost(&mut self, id: u64, until: Instant) {

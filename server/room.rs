@@ -19,8 +19,12 @@ use tlschat::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg
 
 use crate::conn::{Closed, Conn, Frame};
 use crate::flusher::Flusher;
+use crate::history::state::token_hash;
 use crate::history::History;
 use crate::members::{leave_notice, Catchup, Link, Member, Members};
+
+#[path = "room/saver.rs"]
+mod saver;
 
 /// A request the room turned down, with the code and words to send back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,12 +80,13 @@ pub struct Room {
 const GHOST_INBOX: usize = 100;
 
 impl Room {
-    pub fn new(config: RoomConfig, history: History) -> Room {
+    pub fn new(config: RoomConfig, mut history: History) -> Room {
+        let members = saver::members_from_before(&mut history, config.resume_grace);
         Room {
             state: Mutex::new(State {
-                members: Members::default(),
+                members,
+                last_id: history.id_floor(),
                 history,
-                last_id: 0,
                 closed: false,
             }),
             connections: Mutex::new(Vec::new()),
@@ -191,11 +196,10 @@ impl Room {
                 Link::Ghost { pending, .. } => (pending, None),
             };
         let nickname = member.nickname.clone();
-        let token = member.token.clone();
         if let Some(old) = replaced {
             members.mark_dirty(old);
         }
-        let welcome = members.welcome(id, &nickname, &token, true, history, catchup);
+        let welcome = members.welcome(id, &nickname, token, true, history, catchup);
         for frame in welcome {
             members.send_catchup(conn, frame);
         }
@@ -234,8 +238,15 @@ impl Room {
             ));
         }
         state.members.check_free(nickname, None)?;
-        state.last_id += 1;
-        let id = state.last_id;
+        let id = state.last_id + 1;
+        if let Err(e) = state.history.reserve_id(id) {
+            crate::log!("could not save the room's state file: {e}");
+            return Err(refuse(
+                ErrorCode::ServerError,
+                "the server could not save your login; try again later",
+            ));
+        }
+        state.last_id = id;
         let token = new_token()?;
         let welcome = state
             .members
@@ -254,7 +265,7 @@ impl Room {
             id,
             Member {
                 nickname: nickname.to_string(),
-                token,
+                token_hash: token_hash(&token),
                 link: Link::Live(Arc::clone(conn)),
             },
         );
@@ -384,8 +395,24 @@ impl Room {
         }
     }
 
-    /// Ends ghosts whose grace period is over, until the room shuts down.
+    /// Ends ghosts whose time is up and keeps the saved list of users current, until the
+    /// room shuts down.
     pub fn run_janitor(&self) {
+        let saver = self.lock().history.shared_state();
+        std::thread::scope(|scope| {
+            if let Some(saver) = saver {
+                let spawned = std::thread::Builder::new()
+                    .name("state saver".into())
+                    .spawn_scoped(scope, move || self.save_users_until_closed(&saver));
+                if let Err(e) = spawned {
+                    crate::log!("could not start saving the room's users: {e}");
+                }
+            }
+            self.expire_ghosts_until_closed();
+        });
+    }
+
+    fn expire_ghosts_until_closed(&self) {
         let mut state = self.lock();
         while !state.closed {
             let next = state.members.expire_ghosts(Instant::now());
@@ -420,6 +447,11 @@ impl Room {
             code: ByeCode::ShuttingDown,
             reason: reason.to_string(),
         });
+        // Everyone comes back as a ghost after the restart, and numbering goes on exactly.
+        let (last_id, users) = (state.last_id, state.members.saved());
+        if let Err(e) = state.history.finish(last_id, users) {
+            crate::log!("could not save the room's state file: {e}");
+        }
         state.members.drain().for_each(drop);
         drop(state);
         // Members and those still logging in alike; closing twice is harmless.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use openssl::ssl::SslAcceptor;
 use tlschat::framing::{LineBuffer, LineTooLong};
 use tlschat::{
-    decode_client, encode, validate_message, validate_nickname, ByeCode, ClientMsg, ErrorCode,
+    decode_client, encode, normalize_nickname, validate_message, ByeCode, ClientMsg, ErrorCode,
     ServerMsg, MAX_LINE,
 };
 
@@ -315,6 +315,14 @@ impl Session<'_> {
                 log!("{}: login refused: {message}", self.peer);
                 Next::Close(ByeCode::Refused, message)
             }
+            // The server's own failure (a full disk) is no fault of the peer's.
+            Err(Refusal {
+                code: ErrorCode::ServerError,
+                message,
+            }) => {
+                reply(out, ErrorCode::ServerError, message);
+                Next::Continue
+            }
             Err(Refusal { code, message }) => self.reject(out, code, message),
         }
     }
@@ -329,9 +337,9 @@ impl Session<'_> {
     }
 
     fn login(&mut self, nickname: &str, password: Option<String>) -> Result<(), Refusal> {
-        validate_nickname(nickname).map_err(|message| Refusal {
+        let nickname = &normalize_nickname(nickname).map_err(|e| Refusal {
             code: ErrorCode::NicknameInvalid,
-            message,
+            message: e.to_string(),
         })?;
         let room = &self.shared.room;
         match self.id {
@@ -363,9 +371,9 @@ impl Session<'_> {
                 message: "already logged in: resume is only for a new connection".into(),
             });
         }
-        validate_nickname(nickname).map_err(|message| Refusal {
+        let nickname = &normalize_nickname(nickname).map_err(|e| Refusal {
             code: ErrorCode::NicknameInvalid,
-            message,
+            message: e.to_string(),
         })?;
         self.check_password(password)?;
         let who = self

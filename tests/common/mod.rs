@@ -20,6 +20,15 @@ use tlschat::{decode_server, ServerMsg, Welcome};
 /// How long any single expectation may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// Waits (up to [`PATIENCE`]) until `done` holds.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A fresh directory for one test's server data, removed when dropped.
 pub struct TempDir(pub PathBuf);
 
@@ -68,18 +77,28 @@ impl Server {
 
     /// Starts the server listening on `listen` (to restart one on the same port).
     pub fn start_at(listen: &str, args: &[&str], data_dir: Option<&str>) -> Server {
+        Server::start_with(listen, args, data_dir, |_| {})
+    }
+
+    /// Like [`Server::start_at`], with a last say on the command (limits, environment).
+    pub fn start_with(
+        listen: &str,
+        args: &[&str],
+        data_dir: Option<&str>,
+        tweak: impl FnOnce(&mut Command),
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command.args(["--listen", listen]).args(args);
         if let Some(dir) = data_dir {
             command.args(["--data-dir", dir]);
         }
-        let mut child = command
+        command
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the server binary");
+            .stderr(Stdio::piped());
+        tweak(&mut command);
+        let mut child = command.spawn().expect("start the server binary");
         let stderr = child.stderr.take().expect("server stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (port_tx, port_rx) = mpsc::channel();
