@@ -52,6 +52,8 @@ mod options;
 mod room;
 #[path = "server/session.rs"]
 mod session;
+#[path = "server/slim.rs"]
+mod slim;
 #[path = "server/tls.rs"]
 mod tls;
 #[path = "server/writer.rs"]

@@ -72,6 +72,7 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
         Ok(tls) => tls,
         Err(outcome) => return outcome,
     };
+    crate::slim::after_handshake();
     let _ = socket.set_nodelay(true);
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let budget = shared.options.send_budget;
@@ -140,10 +141,16 @@ impl Session<'_> {
         let mut n = 0;
         loop {
             let received = self.conn.receive(buf, n, &mut lines);
+            let was_in = self.id.is_some();
             if let Err(end) = self.handle_lines(&mut lines) {
                 return end;
             }
             self.conn.flush();
+            if !was_in && self.id.is_some() {
+                // Logging in ran deep (the welcome, a first flush for the whole room): most
+                // users then sit idle, so hand those pages back.
+                crate::slim::release_unused_stack();
+            }
             match received {
                 Ok(Received::More) => {}
                 Ok(Received::PeerClosed) => return self.gone(None),

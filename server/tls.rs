@@ -23,10 +23,6 @@ use crate::error::Error;
 /// A server TLS session over in-memory buffers.
 pub type Tls = SslStream<Wire>;
 
-/// Ciphertext kept beyond this is given back once sent or consumed: an idle connection
-/// should not keep a burst's buffer.
-const KEEP: usize = 4 * 1024;
-
 /// The in-memory transport under a TLS session.
 #[derive(Debug, Default)]
 pub struct Wire {
@@ -57,17 +53,15 @@ impl Wire {
     pub fn sent(&mut self, n: usize) {
         self.output_pos = (self.output_pos + n).min(self.output.len());
         if self.output_pos == self.output.len() {
-            self.output.clear();
+            // An idle connection keeps no buffer: thousands of them would add up.
+            self.output = Vec::new();
             self.output_pos = 0;
-            if self.output.capacity() > KEEP {
-                self.output = Vec::new();
-            }
         }
     }
 
-    /// Gives back buffers that only a burst needed.
+    /// Gives back the input buffer once TLS has consumed it.
     pub fn trim(&mut self) {
-        if self.input_pos == self.input.len() && self.input.capacity() > KEEP {
+        if self.input_pos == self.input.len() {
             self.input = Vec::new();
             self.input_pos = 0;
         }

@@ -1,0 +1,50 @@
+//! Giving memory back after a connection's expensive start.
+//!
+//! Thousands of connections sit idle most of the time, so what each keeps after its TLS
+//! handshake and login decides how many fit in memory. The handshake runs deep (public-key
+//! arithmetic) on the connection's own stack and makes OpenSSL keep per-thread state (random
+//! generators, error queue) that the connection never needs again: both are handed back here.
+
+extern "C" {
+    /// OpenSSL: frees the calling thread's OpenSSL state; it is made again if needed.
+    fn OPENSSL_thread_stop();
+}
+
+/// Hands back this thread's OpenSSL state and the pages of its stack below the caller's.
+pub fn after_handshake() {
+    // SAFETY: OPENSSL_thread_stop only frees state owned by the calling thread, and OpenSSL
+    // makes it again on the next call that needs it.
+    unsafe { OPENSSL_thread_stop() };
+    release_unused_stack();
+}
+
+/// Tells the kernel it may drop the pages of this thread's stack below the current frame:
+/// they hold nothing live, and are faulted in again (zeroed) if the thread ever goes as deep.
+pub fn release_unused_stack() {
+    let here = 0u8;
+    let sp = std::ptr::addr_of!(here) as usize;
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which is destroyed
+    // after use; madvise only touches whole pages strictly below the current frame (minus a
+    // margin for the frames this function and madvise itself use), inside this thread's own
+    // stack mapping.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return;
+        }
+        let mut base: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let got = libc::pthread_attr_getstack(&attr, &mut base, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if got != 0 {
+            return;
+        }
+        const PAGE: usize = 4096;
+        const MARGIN: usize = 2 * PAGE;
+        let low = (base as usize).div_ceil(PAGE) * PAGE;
+        let high = (sp.saturating_sub(MARGIN)) / PAGE * PAGE;
+        if high > low {
+            libc::madvise(low as *mut libc::c_void, high - low, libc::MADV_DONTNEED);
+        }
+    }
+}
