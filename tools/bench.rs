@@ -305,6 +305,13 @@ fn summary(r: &Value) -> String {
                 r["connect_rate"], r["connect_max_lag_ms"]
             ));
         }
+        if !r["handshake_ms"].is_null() {
+            let h = &r["handshake_ms"];
+            lines.push(format!(
+                "  TLS handshake and login, bench side: p50 {} ms, p99 {} ms",
+                h["p50"], h["p99"]
+            ));
+        }
         lines.push(format!(
             "  broadcast to all: {} deliveries, p50 {} ms, p99 {} ms, max {} ms",
             lat["count"], lat["p50"], lat["p99"], lat["max"]

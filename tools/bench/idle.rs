@@ -3,7 +3,7 @@
 //! `tlschat::client::spawn` costs two threads per connection; with the server's own
 //! threads, 10,000 clients would need more threads than the machine's pid_max allows. So
 //! here a few connector threads make the verified TLS connections with
-//! `tlschat::connect::connect` (the same code and checks as every client) and hand each
+//! `tlschat::connect::connect_with` (the same code and checks as every client) and hand each
 //! socket, switched to non-blocking, to one of a few poller threads that wait on epoll
 //! ([`crate::poller`]):
 //!
@@ -27,8 +27,12 @@ use crate::poller::{connect_all, poll};
 use crate::record::round;
 use crate::{stats, Progress, Target};
 
-/// Enough connectors that handshakes in flight do not hold back an offered rate.
+/// Connectors for the batched ramp.
 const CONNECTORS: usize = 8;
+/// With an offered rate, enough connectors that handshakes taking up to this long (a busy
+/// machine) do not hold the rate back.
+const SLOWEST_HANDSHAKE_SECS: f64 = 0.25;
+const MAX_CONNECTORS: usize = 64;
 const POLLERS: usize = 2;
 
 /// The workload.
@@ -47,6 +51,8 @@ pub struct Shared {
     pub schedule: Option<(Instant, f64)>,
     /// How late a connection started against its schedule, at most, in microseconds.
     pub max_lag_us: AtomicU64,
+    /// How long each TLS handshake and login took on the bench's side, in nanoseconds.
+    pub connect_times: Mutex<Vec<u64>>,
     /// Connections the connectors may open so far (the batched ramp).
     pub allowed: AtomicUsize,
     pub next: AtomicUsize,
@@ -80,6 +86,7 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
         count,
         schedule: idle.connect_rate.map(|rate| (ramp_start, rate)),
         max_lag_us: AtomicU64::new(0),
+        connect_times: Mutex::new(Vec::with_capacity(count)),
         allowed: AtomicUsize::new(if idle.connect_rate.is_some() {
             count
         } else {
@@ -107,8 +114,14 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
             }
         })?);
     }
+    let connector_count = match idle.connect_rate {
+        Some(rate) => {
+            ((rate * SLOWEST_HANDSHAKE_SECS).ceil() as usize).clamp(CONNECTORS, MAX_CONNECTORS)
+        }
+        None => CONNECTORS,
+    };
     let mut connectors = Vec::new();
-    for c in 0..CONNECTORS {
+    for c in 0..connector_count {
         let (shared, inboxes, addr) = (Arc::clone(&shared), inboxes.clone(), target.addr.clone());
         connectors.push(spawn_thread(&format!("connector-{c}"), move || {
             connect_all(&addr, &inboxes, &shared, deadline)
@@ -201,6 +214,12 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
         && connected == count
         && latency.count == expected_probes;
     let lag_ms = shared.max_lag_us.load(Ordering::Relaxed) as f64 / 1e3;
+    let mut connect_times = shared
+        .connect_times
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let connect_times = stats::summarize(&mut connect_times);
     let mut out = json!({
         "mode": "connections",
         "protocol": idle.protocol.name(),
@@ -209,6 +228,7 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
         "batch": if idle.connect_rate.is_some() { None } else { Some(batch) },
         "connect_rate": idle.connect_rate,
         "connect_max_lag_ms": idle.connect_rate.map(|_| round(lag_ms, 1)),
+        "handshake_ms": crate::latency_json(&connect_times),
         "ok": ok,
         "timed_out": timed_out || probe_timed_out,
         "connected": connected,

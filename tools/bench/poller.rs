@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use native_tls::TlsStream;
+use native_tls::{TlsConnector, TlsStream};
 use tlschat::framing::LineBuffer;
 use tlschat::pipe::Transport;
 
@@ -32,6 +32,14 @@ pub struct Conn {
 
 /// A connector: takes the next client number, connects, logs in, hands the socket over.
 pub fn connect_all(addr: &str, pollers: &[Sender<Conn>], shared: &Shared, deadline: Instant) {
+    // One connector for all: building one costs more CPU than a handshake.
+    let connector = match tlschat::connect::connector(tlschat::connect::BUNDLED_CA) {
+        Ok(c) => c,
+        Err(e) => {
+            let id = shared.next.fetch_add(1, Ordering::Relaxed);
+            return shared.fail(id, e.to_string());
+        }
+    };
     loop {
         let id = shared.next.fetch_add(1, Ordering::Relaxed);
         if id >= shared.count {
@@ -52,8 +60,16 @@ pub fn connect_all(addr: &str, pollers: &[Sender<Conn>], shared: &Shared, deadli
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        match open(id, addr, shared, deadline) {
+        let started = Instant::now();
+        match open(id, &connector, addr, shared, deadline) {
             Ok(conn) => {
+                let took = started.elapsed().as_nanos() as u64;
+                let mut times = shared
+                    .connect_times
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                times.push(took);
+                drop(times);
                 if pollers[id % pollers.len()].send(conn).is_err() {
                     return;
                 }
@@ -63,11 +79,17 @@ pub fn connect_all(addr: &str, pollers: &[Sender<Conn>], shared: &Shared, deadli
     }
 }
 
-fn open(id: usize, addr: &str, shared: &Shared, deadline: Instant) -> Result<Conn, String> {
+fn open(
+    id: usize,
+    connector: &TlsConnector,
+    addr: &str,
+    shared: &Shared,
+    deadline: Instant,
+) -> Result<Conn, String> {
     // The transport's handshake deadline also bounds later reads: make it the run's end.
     let left = deadline.saturating_duration_since(Instant::now());
-    let connected = tlschat::connect::connect(addr, tlschat::connect::BUNDLED_CA, left)
-        .map_err(|e| e.to_string())?;
+    let connected =
+        tlschat::connect::connect_with(connector, addr, left).map_err(|e| e.to_string())?;
     let mut tls = connected.tls;
     tls.write_all(&shared.protocol.login(&format!("i{id}")))
         .map_err(|e| format!("sending login: {e}"))?;
