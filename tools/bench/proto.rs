@@ -129,6 +129,41 @@ mod tests {
     }
 
     #[test]
+    fn tlschat_server_encodings_match_the_shortcuts() {
+        // The join and welcome shortcuts read the start of the line: check it against what
+        // the server's encoder writes.
+        let mut s = Session::new(Protocol::Tlschat);
+        let mut out = Vec::new();
+        let join = encode(&ServerMsg::Join {
+            time: "t".into(),
+            id: 3,
+            nickname: "x".into(),
+        });
+        assert!(join.starts_with(br#"{"type":"join""#));
+        let message = encode(&ServerMsg::Message(tlschat::ChatMessage {
+            seq: 1,
+            time: "t".into(),
+            sender_id: 2,
+            sender_nickname: "b2".into(),
+            message: "b 2 0 77 x".into(),
+            action: false,
+        }));
+        assert_eq!(
+            s.handle(message.trim_ascii_end(), &mut out),
+            Some(Event::Message(Cow::Borrowed("b 2 0 77 x")))
+        );
+        let bye = encode(&ServerMsg::Bye {
+            code: tlschat::ByeCode::TooSlow,
+            reason: "too slow".into(),
+        });
+        assert_eq!(
+            s.handle(bye.trim_ascii_end(), &mut out),
+            Some(Event::Closing("too slow".into()))
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
     fn both_protocols_build_their_lines() {
         assert!(Protocol::Irc.login("b1").starts_with(b"NICK b1\r\n"));
         assert_eq!(Protocol::Irc.chat("hi"), b"PRIVMSG #bench :hi\r\n");
