@@ -307,8 +307,13 @@ MEDIAN='def median: map(select(. != null)) | sort
       else (.[length / 2 - 1] + .[length / 2]) / 2 end
     | if . == null then null else (. * 1000 | round) / 1000 end;'
 
+versions="tlschat $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?')"
+for s in ngircd inspircd; do
+    [[ " $SERVERS " == *" $s "* ]] && versions+=", $s $(dpkg-query -W -f '${Version}' "$s" 2>/dev/null || echo '?')"
+done
 echo
 echo "Medians of $RUNS runs: bench ${BENCH_ARGS[*]}"
+echo "Servers: $versions"
 header="| server | runs ok |"
 rule="|---|---|"
 for f in "${FIGURES[@]}"; do

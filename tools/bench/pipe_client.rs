@@ -141,9 +141,9 @@ fn talk<F: FnMut(Seen)>(
                 Some(Event::InRoom) => on_seen(Seen::InRoom),
                 Some(Event::Message(text)) => on_seen(Seen::Message(&text)),
                 Some(Event::Refused(why)) => on_seen(Seen::Refused(why)),
-                Some(Event::Garbled) => on_seen(Seen::Refused("an unreadable line".into())),
                 Some(Event::Closing(why)) => closing = Some(why),
-                None => {}
+                // As in tlschat mode: a line this client cannot read is not a failure.
+                Some(Event::Garbled) | None => {}
             }
         }
         if let Some(last_words) = wake.close_requested {
