@@ -27,8 +27,8 @@ use crate::poller::{connect_all, poll};
 use crate::record::round;
 use crate::{stats, Progress, Target};
 
-/// Connectors for the batched ramp.
-const CONNECTORS: usize = 8;
+/// Connectors for the batched ramp (as in the earlier figures).
+const CONNECTORS: usize = 4;
 /// With an offered rate, enough connectors that handshakes taking up to this long (a busy
 /// machine) do not hold the rate back.
 const SLOWEST_HANDSHAKE_SECS: f64 = 0.25;
