@@ -1,5 +1,6 @@
-//! One tiny real run of the load generator against the real server: 3 clients, 5 messages
-//! each, nothing may be lost, duplicated or reordered.
+//! Tiny real runs of the load generator against the real server: 3 clients sending 5
+//! messages each, where nothing may be lost, duplicated or reordered; and 6 idle clients
+//! connecting at an offered rate.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -16,8 +17,8 @@ impl Drop for Guard {
     }
 }
 
-#[test]
-fn tiny_load_run_loses_nothing() {
+/// Runs bench with `args` against a server it spawns; returns its JSON report.
+fn run_bench(args: &[&str]) -> serde_json::Value {
     // The bench finds the server binary beside itself: both live in the same target dir.
     let bench = env!("CARGO_BIN_EXE_bench");
     let server = std::path::Path::new(env!("CARGO_BIN_EXE_server"));
@@ -27,15 +28,9 @@ fn tiny_load_run_loses_nothing() {
         "bench and server binaries should share a directory"
     );
     let child = Command::new(bench)
-        .args([
-            "--spawn-server",
-            "--clients",
-            "3",
-            "--messages",
-            "5",
-            "--timeout",
-            "20",
-        ])
+        .arg("--spawn-server")
+        .args(args)
+        .args(["--timeout", "20"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -59,9 +54,14 @@ fn tiny_load_run_loses_nothing() {
         let _ = s.read_to_string(&mut err);
     }
     assert!(status.success(), "bench failed: {out}\n{err}");
-    let report: serde_json::Value =
-        serde_json::from_str(out.lines().next().unwrap_or("")).expect("a JSON report line");
+    serde_json::from_str(out.lines().next().unwrap_or("")).expect("a JSON report line")
+}
+
+#[test]
+fn tiny_load_run_loses_nothing() {
+    let report = run_bench(&["--clients", "3", "--messages", "5"]);
     assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["protocol"], "tlschat", "{report}");
     assert_eq!(report["expected"], 45);
     assert_eq!(report["received"], 45);
     for field in [
@@ -74,4 +74,21 @@ fn tiny_load_run_loses_nothing() {
         assert_eq!(report[field], 0, "{field} in {report}");
     }
     assert!(report["server"]["cpu_secs"].is_number(), "{report}");
+}
+
+#[test]
+fn connections_at_an_offered_rate_all_log_in() {
+    let report = run_bench(&["--connections", "6", "--connect-rate", "30"]);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["connected"], 6, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["connect_rate"], 30.0, "{report}");
+    // Six connections at 30/s: the last may not start before 5/30 s.
+    assert!(
+        report["ramp_secs"].as_f64().unwrap_or(0.0) >= 5.0 / 30.0,
+        "{report}"
+    );
+    assert_eq!(report["handshake_ms"]["count"], 6, "{report}");
+    // tlschat sends a message back to its sender: the probe reaches all six.
+    assert_eq!(report["latency_ms"]["count"], 6, "{report}");
 }

@@ -4,7 +4,9 @@
 //! Run it as `cargo run --release --bin bench -- --spawn-server --clients 100 --messages 100`
 //! (see `--help` and BENCHMARKS.md). The bench opens client connections to the server;
 //! each client logs in, and once all are in, sends numbered messages that the server
-//! broadcasts back to every client, the sender included:
+//! broadcasts back to every client, the sender included. With `--irc` the same workloads
+//! run against an IRC server (NICK/USER, JOIN #bench, PRIVMSG), which does not echo to the
+//! sender; `tools/peers.sh` runs them side by side.
 //!
 //! ```text
 //!   bench: client 0..N ──login, "b SENDER N SEND_NANOS xxx…"──▶ server
@@ -20,10 +22,20 @@
 mod args;
 #[path = "bench/idle.rs"]
 mod idle;
+#[path = "bench/irc.rs"]
+mod irc;
 #[path = "bench/load.rs"]
 mod load;
+#[path = "bench/pipe_client.rs"]
+mod pipe_client;
+#[path = "bench/poller.rs"]
+mod poller;
 #[path = "bench/procfs.rs"]
 mod procfs;
+#[path = "bench/proto.rs"]
+mod proto;
+#[path = "bench/record.rs"]
+mod record;
 #[path = "bench/spawn.rs"]
 mod spawn;
 #[path = "bench/stats.rs"]
@@ -87,11 +99,13 @@ fn run() -> Result<bool, String> {
             size,
         } => load::run(
             &load::Load {
+                protocol: options.protocol,
                 clients: *clients,
                 messages: *messages,
                 rate: *rate,
                 size: *size,
                 batch: options.batch,
+                connect_rate: options.connect_rate,
             },
             &target,
             deadline,
@@ -99,7 +113,17 @@ fn run() -> Result<bool, String> {
         Mode::Connections {
             connections,
             probes,
-        } => idle::run(*connections, *probes, options.batch, &target, deadline),
+        } => idle::run(
+            &idle::Idle {
+                protocol: options.protocol,
+                connections: *connections,
+                probes: *probes,
+                batch: options.batch,
+                connect_rate: options.connect_rate,
+            },
+            &target,
+            deadline,
+        ),
     }
     .map_err(|e| match &spawned {
         Some(s) => format!("{e}\nthe server's last log lines:\n{}", s.log_tail()),
@@ -240,7 +264,8 @@ fn summary(r: &Value) -> String {
     let mut lines = Vec::new();
     if r["mode"] == "load" {
         lines.push(format!(
-            "load: {} clients x {} messages at {} msg/s each ({} bytes): {}",
+            "load ({}): {} clients x {} messages at {} msg/s each ({} bytes): {}",
+            r["protocol"].as_str().unwrap_or("?"),
             r["clients"],
             r["messages"],
             r["rate"],
@@ -266,13 +291,27 @@ fn summary(r: &Value) -> String {
         ));
     } else {
         lines.push(format!(
-            "connections: {}/{} idle clients logged in ({} failed) in {} s: {}",
+            "connections ({}): {}/{} idle clients logged in ({} failed) in {} s: {}",
+            r["protocol"].as_str().unwrap_or("?"),
             r["connected"],
             r["connections"],
             r["failed"],
             r["ramp_secs"],
             if r["ok"] == true { "OK" } else { "PROBLEMS" }
         ));
+        if !r["connect_rate"].is_null() {
+            lines.push(format!(
+                "  offered {} connections/s; the latest started {} ms behind schedule",
+                r["connect_rate"], r["connect_max_lag_ms"]
+            ));
+        }
+        if !r["handshake_ms"].is_null() {
+            let h = &r["handshake_ms"];
+            lines.push(format!(
+                "  TLS handshake and login, bench side: p50 {} ms, p99 {} ms",
+                h["p50"], h["p99"]
+            ));
+        }
         lines.push(format!(
             "  broadcast to all: {} deliveries, p50 {} ms, p99 {} ms, max {} ms",
             lat["count"], lat["p50"], lat["p99"], lat["max"]
