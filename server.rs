@@ -88,6 +88,7 @@ const EXTRA_CONNECTIONS: usize = 256;
 const SESSION_STACK: usize = 256 * 1024;
 
 fn main() -> ExitCode {
+    slim::tune_malloc();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -4,6 +4,9 @@
 //! handshake and login decides how many fit in memory. The handshake runs deep (public-key
 //! arithmetic) on the connection's own stack and makes OpenSSL keep per-thread state (random
 //! generators, error queue) that the connection never needs again: both are handed back here.
+//! And glibc gives every thread a cache of freed blocks (tcache) that only that thread can
+//! reuse: with a thread per user, those caches add up to more than the connections
+//! themselves, so the server turns them off ([`tune_malloc`]).
 
 extern "C" {
     /// OpenSSL: frees the calling thread's OpenSSL state; it is made again if needed.
@@ -47,4 +50,32 @@ pub fn release_unused_stack() {
             libc::madvise(low as *mut libc::c_void, high - low, libc::MADV_DONTNEED);
         }
     }
+}
+
+/// Set by [`tune_malloc`] in the environment of the process it becomes.
+const TUNED: &str = "TLSCHAT_MALLOC_TUNED";
+
+/// Restarts this process (same pid, arguments and environment) with glibc's per-thread
+/// malloc caches off, unless already done. glibc reads its tunables only at start, so this
+/// must run first in `main`, before any thread exists. If the restart fails, the server just
+/// runs with the caches on.
+pub fn tune_malloc() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os(TUNED).is_some() {
+        return;
+    }
+    let tunables = match std::env::var("GLIBC_TUNABLES") {
+        Ok(set) if set.contains("tcache_count") => return,
+        Ok(set) if !set.is_empty() => format!("{set}:glibc.malloc.tcache_count=0"),
+        _ => "glibc.malloc.tcache_count=0".to_string(),
+    };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let error = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("GLIBC_TUNABLES", tunables)
+        .env(TUNED, "1")
+        .exec();
+    eprintln!("server: running with malloc caches on ({error})");
 }
