@@ -30,6 +30,8 @@
 //! bounded by `--send-budget`, past which it is cut off as too slow.
 
 // The design asks for a top-level server.rs; its modules live in server/.
+#[path = "server/addresses.rs"]
+mod addresses;
 #[path = "server/capacity.rs"]
 mod capacity;
 #[path = "server/conn.rs"]
@@ -66,6 +68,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use addresses::{Addresses, TurnedAway};
 use error::Error;
 use history::History;
 use options::{Command, Options};
@@ -164,7 +167,17 @@ fn run() -> Result<(), Error> {
             doing: "starting the writer thread",
             source,
         })?;
+    let addresses = Arc::new(Addresses::new(options.per_address));
+    let reporter = Arc::clone(&addresses);
+    thread::Builder::new()
+        .name("addresses".into())
+        .spawn(move || reporter.run_reporter())
+        .map_err(|source| Error::Io {
+            doing: "starting the per-address bookkeeping thread",
+            source,
+        })?;
     let shared = Arc::new(Shared {
+        addresses,
         room: Room::new(
             RoomConfig {
                 max_users: options.max_users,
@@ -225,15 +238,27 @@ fn accept_loop(
         let peer = socket
             .peer_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        // Turned away before TLS with a plain close, logged once a minute per address.
+        let now = Instant::now();
         if live.count.load(Ordering::SeqCst) >= limit {
-            log!("{peer}: turned away: {limit} connections already open");
+            let why = TurnedAway::ServerFull(limit);
+            shared.addresses.turned_away(peer.ip(), why, now);
             continue;
         }
-        spawn_session(socket, peer, shared, live);
+        let Some(slot) = shared.addresses.admit(peer.ip(), now) else {
+            continue;
+        };
+        spawn_session(socket, peer, slot, shared, live);
     }
 }
 
-fn spawn_session(socket: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, live: &Arc<LiveCount>) {
+fn spawn_session(
+    socket: TcpStream,
+    peer: SocketAddr,
+    slot: addresses::Slot,
+    shared: &Arc<Shared>,
+    live: &Arc<LiveCount>,
+) {
     live.add();
     let shared = Arc::clone(shared);
     let thread_live = Arc::clone(live);
@@ -241,7 +266,7 @@ fn spawn_session(socket: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, live
         .name(format!("conn {peer}"))
         .stack_size(SESSION_STACK)
         .spawn(move || {
-            let outcome = session::serve(socket, peer, &shared);
+            let outcome = session::serve(socket, peer, slot, &shared);
             log!("{peer}: {outcome}");
             thread_live.remove();
         });

@@ -233,6 +233,8 @@ pub enum ErrorCode {
     NoSuchUser,
     AuthFailed,
     ServerFull,
+    /// Too many users are already logged in from the client's address.
+    TooManyConnections,
     /// The peer spoke plain text to the TLS port.
     TlsRequired,
     /// The server could not carry out a valid request (for example it could not save a

@@ -277,6 +277,26 @@ impl Members {
             .min()
     }
 
+    /// Removes the ghost away longest (its place is wanted), telling the room; false if
+    /// there is none.
+    pub fn evict_oldest_ghost(&mut self) -> bool {
+        let oldest = self.by_id.iter().filter_map(|(&id, m)| match m.link {
+            Link::Ghost { until, .. } => Some((until, id)),
+            Link::Live(_) => None,
+        });
+        let Some((_, id)) = oldest.min() else {
+            return false;
+        };
+        if let Some(member) = self.remove(id) {
+            crate::log!(
+                "{} (#{id}) gave way to a newcomer: the room is full",
+                member.nickname
+            );
+            self.fan_out(&leave_notice(id, member.nickname, "connection lost"));
+        }
+        true
+    }
+
     /// Queues `line` for every live member; ghosts catch up from history when they resume.
     pub fn fan_out(&mut self, line: &Frame) {
         let mut slow = Vec::new();

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::addresses::Limits;
 use crate::error::Error;
 
 pub const USAGE: &str = "\
@@ -26,7 +27,20 @@ Options:
                             come back without leaving [default: 60; 0 disables]
   --rate N                  flood control: messages per second per user [default: 5]
   --burst N                 flood control: messages a user may send at once [default: 10]
-  --no-flood-control        no per-user message rate limit (for benchmarks)
+  --no-flood-control        no message rate limits, per user or per address (benchmarks)
+  --max-pending-per-address N
+                            connections from one address still in the TLS handshake or
+                            login; more are closed at once [default: 8]
+  --max-users-per-address N users logged in from one address [default: 16]
+  --connects-per-address N  new connections one address may open per interval; more are
+                            closed at once [default: 30]
+  --connect-interval SECS   that interval [default: 60]
+  --address-rate N          flood control: messages per second from one address, all its
+                            connections together, reconnects included [default: 10]
+  --address-burst N         flood control: messages one address may send at once
+                            [default: 40]
+  --no-address-limits       none of the per-address limits (benchmarks, tests running many
+                            clients on one machine)
   --send-budget BYTES       bytes queued for one user before it is disconnected as too
                             slow [default: 2097152]
   --idle-timeout SECS       disconnect users silent this long; they are pinged at half
@@ -58,6 +72,8 @@ pub struct Options {
     pub idle_timeout: Duration,
     pub login_timeout: Duration,
     pub handshake_timeout: Duration,
+    /// What one address may do.
+    pub per_address: Limits,
 }
 
 impl Default for Options {
@@ -77,6 +93,12 @@ impl Default for Options {
             idle_timeout: Duration::from_secs(120),
             login_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(10),
+            per_address: Limits {
+                pending: Some(8),
+                users: Some(16),
+                connects: Some((30.0, Duration::from_secs(60))),
+                messages: Some((10.0, 40.0)),
+            },
         }
     }
 }
@@ -93,6 +115,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
     let mut args = tlschat::args::Words::new(args);
     let (mut rate, mut burst, mut flood_on) = (5.0, 10.0, true);
     let (mut data_dir, mut persist) = (None, true);
+    let mut limits = opts.per_address;
+    let (mut connects, mut connect_every) = (30.0, Duration::from_secs(60));
+    let (mut address_rate, mut address_burst, mut address_limits) = (10.0, 40.0, true);
     while let Some(flag) = args.next_flag() {
         let name = flag.name.clone();
         let mut value = || {
@@ -118,6 +143,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
             "--idle-timeout" => opts.idle_timeout = seconds(&name, &value()?)?,
             "--login-timeout" => opts.login_timeout = seconds(&name, &value()?)?,
             "--handshake-timeout" => opts.handshake_timeout = seconds(&name, &value()?)?,
+            "--max-pending-per-address" => limits.pending = Some(number(&name, &value()?, 1)?),
+            "--max-users-per-address" => limits.users = Some(number(&name, &value()?, 1)?),
+            "--connects-per-address" => connects = number::<f64>(&name, &value()?, 1.0)?,
+            "--connect-interval" => connect_every = seconds(&name, &value()?)?,
+            "--address-rate" => address_rate = number::<f64>(&name, &value()?, 0.0)?,
+            "--address-burst" => address_burst = number::<f64>(&name, &value()?, 1.0)?,
+            "--no-address-limits" => address_limits = false,
             _ => return Err(Error::Usage(format!("unknown option {name:?}"))),
         }
     }
@@ -125,6 +157,21 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, Error> {
         return Err(Error::Usage("--rate must be above 0".into()));
     }
     opts.flood = flood_on.then_some((rate, burst));
+    if address_rate <= 0.0 {
+        return Err(Error::Usage("--address-rate must be above 0".into()));
+    }
+    limits.connects = Some((connects, connect_every));
+    limits.messages = flood_on.then_some((address_rate, address_burst));
+    opts.per_address = if address_limits {
+        limits
+    } else {
+        Limits {
+            pending: None,
+            users: None,
+            connects: None,
+            messages: None,
+        }
+    };
     if persist {
         opts.data_dir = data_dir.or(opts.data_dir);
     } else {

@@ -231,13 +231,15 @@ impl Room {
         if state.closed {
             return Err(refuse(ErrorCode::ServerFull, "the server is shutting down"));
         }
+        state.members.check_free(nickname, None)?;
+        // Ghosts keep their places only while nobody else needs one.
+        while state.members.len() >= self.config.max_users && state.members.evict_oldest_ghost() {}
         if state.members.len() >= self.config.max_users {
             return Err(refuse(
                 ErrorCode::ServerFull,
                 format!("the room is full ({} users)", self.config.max_users),
             ));
         }
-        state.members.check_free(nickname, None)?;
         let id = state.last_id + 1;
         if let Err(e) = state.history.reserve_id(id) {
             crate::log!("could not save the room's state file: {e}");

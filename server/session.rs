@@ -19,6 +19,7 @@ use tlschat::{
     ServerMsg, MAX_LINE,
 };
 
+use crate::addresses::{Addresses, Slot};
 use crate::conn::{Closed, Conn, Frame, PushError, Received};
 use crate::flood::TokenBucket;
 use crate::handshake;
@@ -29,6 +30,7 @@ use crate::writer::Writer;
 
 /// Everything a connection thread shares with the others.
 pub struct Shared {
+    pub addresses: Arc<Addresses>,
     pub room: Room,
     pub acceptor: SslAcceptor,
     pub options: Options,
@@ -65,7 +67,8 @@ const FLOOD_STRIKES: u32 = 50;
 const READ_CHUNK: usize = 4 * 1024;
 
 /// Serves one connection until it ends; returns what to log.
-pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
+/// `slot` counts the connection against its address's limits for as long as it lasts.
+pub fn serve(socket: TcpStream, peer: SocketAddr, slot: Slot, shared: &Shared) -> String {
     let mut buf = [0u8; READ_CHUNK];
     let deadline = Instant::now() + shared.options.handshake_timeout;
     let tls = match handshake::accept(&socket, &shared.acceptor, deadline, &mut buf) {
@@ -91,6 +94,7 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
     let mut session = Session {
         peer,
         shared,
+        slot,
         conn: Arc::clone(&conn),
         id: None,
         nickname: String::new(),
@@ -116,6 +120,7 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, shared: &Shared) -> String {
 struct Session<'a> {
     peer: SocketAddr,
     shared: &'a Shared,
+    slot: Slot,
     conn: Arc<Conn>,
     id: Option<u64>,
     nickname: String,
@@ -271,16 +276,22 @@ impl Session<'_> {
             _ => true,
         };
         if metered {
-            if let Some(bucket) = &mut self.bucket {
-                if let Err(wait) = bucket.take(Instant::now()) {
-                    let ms = wait.as_millis().max(1) as u64;
-                    out.extend_from_slice(&encode(&ServerMsg::Error {
-                        code: ErrorCode::RateLimited,
-                        message: format!("too many messages: wait {ms} ms; this one was not sent"),
-                        retry_after_ms: Some(ms),
-                    }));
-                    return self.strike();
-                }
+            let now = Instant::now();
+            let user = self.bucket.as_mut().map_or(Ok(()), |b| b.take(now));
+            // What a logged-in user puts into the room also comes out of the budget its
+            // address shares with its other connections, past and present.
+            let address = || match self.id {
+                Some(_) => self.slot.take_message(now),
+                None => Ok(()),
+            };
+            if let Err(wait) = user.and_then(|()| address()) {
+                let ms = wait.as_millis().max(1) as u64;
+                out.extend_from_slice(&encode(&ServerMsg::Error {
+                    code: ErrorCode::RateLimited,
+                    message: format!("too many messages: wait {ms} ms; this one was not sent"),
+                    retry_after_ms: Some(ms),
+                }));
+                return self.strike();
             }
         }
         let result = match msg {
@@ -356,7 +367,10 @@ impl Session<'_> {
             }
             None => {
                 self.check_password(password)?;
-                let who = room.join(nickname, &self.conn)?;
+                self.slot.log_in()?;
+                let who = room
+                    .join(nickname, &self.conn)
+                    .inspect_err(|_| self.slot.log_out())?;
                 log!("{}: joined as {nickname} (#{})", self.peer, who.id);
                 self.id = Some(who.id);
             }
@@ -383,10 +397,12 @@ impl Session<'_> {
             message: e.to_string(),
         })?;
         self.check_password(password)?;
+        self.slot.log_in()?;
         let who = self
             .shared
             .room
-            .resume(token, last_seq, nickname, &self.conn)?;
+            .resume(token, last_seq, nickname, &self.conn)
+            .inspect_err(|_| self.slot.log_out())?;
         let how = if who.resumed { "came back" } else { "joined" };
         log!("{}: {how} as {} (#{})", self.peer, who.nickname, who.id);
         self.id = Some(who.id);
@@ -432,6 +448,7 @@ fn is_login_refusal(code: ErrorCode) -> bool {
             | ErrorCode::NicknameTaken
             | ErrorCode::AuthFailed
             | ErrorCode::ServerFull
+            | ErrorCode::TooManyConnections
     )
 }
 

@@ -153,6 +153,8 @@ fn spawn_args(options: &args::Options) -> Vec<String> {
     };
     let mut args: Vec<String> = vec![
         "--no-flood-control".into(),
+        // Every client comes from 127.0.0.1.
+        "--no-address-limits".into(),
         "--history".into(),
         "0".into(),
         "--max-users".into(),

@@ -202,6 +202,11 @@ pub struct Client {
 impl Client {
     pub fn connect(port: u16) -> Client {
         let socket = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Client::handshake(socket).expect("TLS handshake")
+    }
+
+    /// Completes the TLS handshake on a connected socket, or says why it failed.
+    pub fn handshake(socket: TcpStream) -> Result<Client, String> {
         socket.set_read_timeout(Some(PATIENCE)).unwrap();
         socket.set_write_timeout(Some(PATIENCE)).unwrap();
         let ca = Certificate::from_pem(tlschat::connect::BUNDLED_CA).unwrap();
@@ -211,11 +216,11 @@ impl Client {
             .unwrap();
         let tls = connector
             .connect("localhost", socket)
-            .expect("TLS handshake");
-        Client {
+            .map_err(|e| e.to_string())?;
+        Ok(Client {
             tls,
             lines: LineBuffer::new(1 << 24),
-        }
+        })
     }
 
     /// Sends raw bytes as they are.
