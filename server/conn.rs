@@ -15,7 +15,6 @@
 //! it once the peer reads; until then frames wait in the queue, and past the byte budget the
 //! connection is cut off as too slow without anyone waiting for it.
 
-use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
@@ -27,6 +26,10 @@ use tlschat::framing::LineBuffer;
 
 use crate::tls::Tls;
 use crate::writer::Writer;
+
+#[path = "conn/queue.rs"] // server.rs loads this file by path, so its children need one too
+mod queue;
+use queue::Queue;
 
 /// A serialized line, shared by every recipient of a broadcast.
 pub type Frame = Arc<[u8]>;
@@ -63,118 +66,6 @@ pub enum Received {
     /// The peer ended TLS (close_notify).
     PeerClosed,
 }
-
-#[derive(Default)]
-struct Queue {
-    /// A welcome and the messages it replays: sent before `frames`. Not counted against the
-    /// budget, since these are shared with the room's history rather than copies, and not
-    /// encrypted faster than the peer reads them.
-    catchup: VecDeque<Frame>,
-    /// Everything else, in room order.
-    frames: VecDeque<Frame>,
-    /// How much of the first queued frame (in `catchup`, else in `frames`) is already sent.
-    offset: usize,
-    /// Plaintext bytes in `frames` not yet sent.
-    bytes: usize,
-    /// Ciphertext the kernel has not taken yet.
-    unsent: usize,
-    /// The socket is full: the writer thread owns the rest until it is writable.
-    blocked: bool,
-    closed: Option<Closed>,
-    /// The socket has been shut down: nothing more will be sent or read.
-    shut: bool,
-}
-
-impl Queue {
-    fn owed(&self) -> usize {
-        self.bytes + self.unsent
-    }
-
-    /// Whether a flush has work to do that is not the writer thread's.
-    fn wants_flush(&self) -> bool {
-        !self.blocked
-            && !self.shut
-            && (!self.frames.is_empty()
-                || !self.catchup.is_empty()
-                || self.unsent > 0
-                || self.closed.is_some())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.frames.is_empty() && self.catchup.is_empty()
-    }
-
-    fn clear(&mut self) {
-        self.catchup = VecDeque::new();
-        self.frames = VecDeque::new();
-        self.offset = 0;
-        self.bytes = 0;
-    }
-
-    /// Takes the next plaintext to encrypt: a whole frame when that is all there is, else up
-    /// to [`COALESCE`] bytes copied from the frames in order (a large frame goes in pieces, so
-    /// no more ciphertext is made than the socket may soon take).
-    fn take_batch(&mut self) -> Option<Batch> {
-        if self.offset == 0 && self.catchup.len() + self.frames.len() == 1 {
-            let from_catchup = !self.catchup.is_empty();
-            let deque = if from_catchup {
-                &mut self.catchup
-            } else {
-                &mut self.frames
-            };
-            if deque.front().is_some_and(|f| f.len() <= COALESCE) {
-                let frame = deque.pop_front()?;
-                if !from_catchup {
-                    self.bytes = self.bytes.saturating_sub(frame.len());
-                }
-                return Some(Batch::Whole(frame));
-            }
-        }
-        let mut plain = Vec::new();
-        while plain.len() < COALESCE {
-            let from_catchup = !self.catchup.is_empty();
-            let deque = if from_catchup {
-                &mut self.catchup
-            } else {
-                &mut self.frames
-            };
-            let Some(front) = deque.front() else {
-                break;
-            };
-            let rest = front.get(self.offset..).unwrap_or_default();
-            let take = rest.len().min(COALESCE - plain.len());
-            plain.extend_from_slice(rest.get(..take).unwrap_or_default());
-            if !from_catchup {
-                self.bytes = self.bytes.saturating_sub(take);
-            }
-            if take == rest.len() {
-                deque.pop_front();
-                self.offset = 0;
-            } else {
-                self.offset += take;
-            }
-        }
-        (!plain.is_empty()).then_some(Batch::Copied(plain))
-    }
-}
-
-/// Plaintext for one TLS write.
-enum Batch {
-    Whole(Frame),
-    Copied(Vec<u8>),
-}
-
-impl Batch {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Batch::Whole(frame) => frame,
-            Batch::Copied(plain) => plain,
-        }
-    }
-}
-
-/// Most plaintext encrypted at once: one TLS record.
-const COALESCE: usize = 16 * 1024;
 
 pub struct Conn {
     /// Unique for the server's lifetime; names the connection to the writer thread.

@@ -1,0 +1,117 @@
+//! What a connection owes its peer: the frames waiting, and how much of them is sent.
+
+use std::collections::VecDeque;
+
+use super::{Closed, Frame};
+
+#[derive(Default)]
+pub struct Queue {
+    /// A welcome and the messages it replays: sent before `frames`. Not counted against the
+    /// budget, since these are shared with the room's history rather than copies, and not
+    /// encrypted faster than the peer reads them.
+    pub catchup: VecDeque<Frame>,
+    /// Everything else, in room order.
+    pub frames: VecDeque<Frame>,
+    /// How much of the first queued frame (in `catchup`, else in `frames`) is already sent.
+    pub offset: usize,
+    /// Plaintext bytes in `frames` not yet sent.
+    pub bytes: usize,
+    /// Ciphertext the kernel has not taken yet.
+    pub unsent: usize,
+    /// The socket is full: the writer thread owns the rest until it is writable.
+    pub blocked: bool,
+    pub closed: Option<Closed>,
+    /// The socket has been shut down: nothing more will be sent or read.
+    pub shut: bool,
+}
+
+impl Queue {
+    pub fn owed(&self) -> usize {
+        self.bytes + self.unsent
+    }
+
+    /// Whether a flush has work to do that is not the writer thread's.
+    pub fn wants_flush(&self) -> bool {
+        !self.blocked
+            && !self.shut
+            && (!self.frames.is_empty()
+                || !self.catchup.is_empty()
+                || self.unsent > 0
+                || self.closed.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty() && self.catchup.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.catchup = VecDeque::new();
+        self.frames = VecDeque::new();
+        self.offset = 0;
+        self.bytes = 0;
+    }
+
+    /// Takes the next plaintext to encrypt: a whole frame when that is all there is, else up
+    /// to [`COALESCE`] bytes copied from the frames in order (a large frame goes in pieces, so
+    /// no more ciphertext is made than the socket may soon take).
+    pub fn take_batch(&mut self) -> Option<Batch> {
+        if self.offset == 0 && self.catchup.len() + self.frames.len() == 1 {
+            let from_catchup = !self.catchup.is_empty();
+            let deque = if from_catchup {
+                &mut self.catchup
+            } else {
+                &mut self.frames
+            };
+            if deque.front().is_some_and(|f| f.len() <= COALESCE) {
+                let frame = deque.pop_front()?;
+                if !from_catchup {
+                    self.bytes = self.bytes.saturating_sub(frame.len());
+                }
+                return Some(Batch::Whole(frame));
+            }
+        }
+        let mut plain = Vec::new();
+        while plain.len() < COALESCE {
+            let from_catchup = !self.catchup.is_empty();
+            let deque = if from_catchup {
+                &mut self.catchup
+            } else {
+                &mut self.frames
+            };
+            let Some(front) = deque.front() else {
+                break;
+            };
+            let rest = front.get(self.offset..).unwrap_or_default();
+            let take = rest.len().min(COALESCE - plain.len());
+            plain.extend_from_slice(rest.get(..take).unwrap_or_default());
+            if !from_catchup {
+                self.bytes = self.bytes.saturating_sub(take);
+            }
+            if take == rest.len() {
+                deque.pop_front();
+                self.offset = 0;
+            } else {
+                self.offset += take;
+            }
+        }
+        (!plain.is_empty()).then_some(Batch::Copied(plain))
+    }
+}
+
+/// Plaintext for one TLS write.
+pub enum Batch {
+    Whole(Frame),
+    Copied(Vec<u8>),
+}
+
+impl Batch {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Batch::Whole(frame) => frame,
+            Batch::Copied(plain) => plain,
+        }
+    }
+}
+
+/// Most plaintext encrypted at once: one TLS record.
+pub const COALESCE: usize = 16 * 1024;

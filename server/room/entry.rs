@@ -1,0 +1,147 @@
+//! Coming into the room: a first login (`admit`) or a `resume` that reclaims a place.
+
+use std::sync::Arc;
+
+use tlschat::{encode, ByeCode, ErrorCode, ServerMsg};
+
+use super::{refuse, Identity, Refusal, Room, State};
+use crate::conn::{Closed, Conn, Frame};
+use crate::history::state::token_hash;
+use crate::members::{Catchup, Link, Member};
+
+impl Room {
+    pub(super) fn reclaim(
+        &self,
+        state: &mut State,
+        token: &str,
+        last_seq: Option<u64>,
+        nickname: &str,
+        conn: &Arc<Conn>,
+    ) -> Result<Identity, Refusal> {
+        let catchup = match last_seq {
+            Some(seq) => Catchup::After(seq),
+            None => Catchup::Recent(self.config.welcome_history),
+        };
+        let Some(id) = state.members.id_by_token(token) else {
+            return self.admit(state, nickname, conn, catchup);
+        };
+        let State {
+            members, history, ..
+        } = state;
+        let Some(member) = members.get_mut(id) else {
+            // The token index always names a member; should it ever not, refuse cleanly.
+            return Err(refuse(
+                ErrorCode::ServerError,
+                "that session could not be resumed",
+            ));
+        };
+        let (pending, replaced) =
+            match std::mem::replace(&mut member.link, Link::Live(Arc::clone(conn))) {
+                Link::Live(old) => {
+                    let bye = encode(&ServerMsg::Bye {
+                        code: ByeCode::Replaced,
+                        reason: "you connected again from somewhere else".into(),
+                    });
+                    (
+                        Vec::new(),
+                        old.close(Closed::Replaced, Some(bye.into())).then_some(old),
+                    )
+                }
+                Link::Ghost { pending, .. } => (pending, None),
+            };
+        let nickname = member.nickname.clone();
+        if let Some(old) = replaced {
+            members.mark_dirty(old);
+        }
+        let welcome = members.welcome(id, &nickname, token, true, history, catchup);
+        for frame in welcome {
+            members.send_catchup(conn, frame);
+        }
+        // What was written to the old connection may not have arrived: with `last_seq` the
+        // client says what it has, so it gets the private messages after it again (it ignores
+        // a seq it has seen); without, what arrived while it was away.
+        let pending = match last_seq {
+            Some(seq) => members.private_after(id, seq),
+            None => pending,
+        };
+        // At most RECENT_PRIVATE or GHOST_INBOX, so within any budget.
+        for frame in pending {
+            let _ = members.send(conn, frame);
+        }
+        Ok(Identity {
+            id,
+            nickname,
+            resumed: true,
+        })
+    }
+
+    pub(super) fn admit(
+        &self,
+        state: &mut State,
+        nickname: &str,
+        conn: &Arc<Conn>,
+        catchup: Catchup,
+    ) -> Result<Identity, Refusal> {
+        if state.closed {
+            return Err(refuse(ErrorCode::ServerFull, "the server is shutting down"));
+        }
+        state.members.check_free(nickname, None)?;
+        // Ghosts keep their places only while nobody else needs one.
+        while state.members.len() >= self.config.max_users && state.members.evict_oldest_ghost() {}
+        if state.members.len() >= self.config.max_users {
+            return Err(refuse(
+                ErrorCode::ServerFull,
+                format!("the room is full ({} users)", self.config.max_users),
+            ));
+        }
+        let id = state.last_id + 1;
+        if let Err(e) = state.history.reserve_id(id) {
+            crate::log!("could not save the room's state file: {e}");
+            return Err(refuse(
+                ErrorCode::ServerError,
+                "the server could not save your login; try again later",
+            ));
+        }
+        state.last_id = id;
+        let token = new_token()?;
+        let welcome = state
+            .members
+            .welcome(id, nickname, &token, false, &state.history, catchup);
+        for frame in welcome {
+            state.members.send_catchup(conn, frame);
+        }
+        let notice: Frame = encode(&ServerMsg::Join {
+            time: tlschat::time::now(),
+            id,
+            nickname: nickname.to_string(),
+        })
+        .into();
+        state.members.fan_out(&notice);
+        state.members.insert(
+            id,
+            Member {
+                nickname: nickname.to_string(),
+                token_hash: token_hash(&token),
+                link: Link::Live(Arc::clone(conn)),
+            },
+        );
+        Ok(Identity {
+            id,
+            nickname: nickname.to_string(),
+            resumed: false,
+        })
+    }
+}
+
+/// 128 random bits in hex, from OpenSSL's generator (seeded by the kernel).
+fn new_token() -> Result<String, Refusal> {
+    let mut bytes = [0u8; 16];
+    openssl::rand::rand_bytes(&mut bytes).map_err(|e| {
+        crate::log!("no random bytes for a resume token: {e}");
+        refuse(
+            ErrorCode::ServerError,
+            "the server could not log you in; try again",
+        )
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
