@@ -76,6 +76,17 @@ impl Chat {
         }
     }
 
+    /// The next output line, whatever it is.
+    fn next_line(&mut self) -> String {
+        match self.stdout.recv_timeout(PATIENCE) {
+            Ok(line) => {
+                self.seen.push(line.clone());
+                line
+            }
+            Err(_) => panic!("chat printed nothing more after {:#?}", self.seen),
+        }
+    }
+
     /// Closes stdin (unless done already) and waits for the exit status and stderr.
     fn finish(&mut self) -> (ExitStatus, String) {
         self.stdin = None;
@@ -141,7 +152,7 @@ fn talks_with_another_client_and_quits_cleanly() {
     let server = Server::start(&[]);
     let mut alice = Chat::join(&server, "alice");
     let (mut bob, _) = server.join("bob");
-    alice.expect("* bob joined");
+    alice.expect("-- bob joined");
 
     bob.say("hello from bob");
     assert!(alice.expect("<bob> hello from bob").starts_with('['));
@@ -176,7 +187,7 @@ fn talks_with_another_client_and_quits_cleanly() {
     alice.expect("! ");
 
     alice.type_line("/nick alicia");
-    alice.expect("* alice is now known as alicia");
+    alice.expect("-- alice is now known as alicia");
     bob.recv_until("the rename", |m| matches!(m, ServerMsg::Rename { .. }));
 
     alice.type_line("/quit");
@@ -366,4 +377,34 @@ fn a_refused_comeback_fails_with_the_reason() {
         stderr.contains("refused the login") && stderr.contains("taken"),
         "{stderr}"
     );
+}
+
+#[test]
+fn hostile_text_is_shown_not_obeyed() {
+    let server = Server::start(&[]);
+    let mut alice = Chat::join(&server, "alice");
+    let (mut bob, _) = server.join("bob");
+    alice.expect("-- bob joined");
+    // A forged line on a second line, a window title, a colour and a bidi override.
+    bob.send(concat!(
+        r#"{"type":"broadcast","message":"hi\n[21:59:00] <carol> my password is hunter2"#,
+        r#" \u001b]0;PWNED\u0007\u001b[31mred\r\u009b2J \u202eevil"}"#
+    ));
+    alice.expect("<bob> hi");
+    let continuation = alice.next_line();
+    assert_eq!(
+        continuation,
+        "             [21:59:00] <carol> my password is hunter2 ^[]0;PWNED^G^[[31mred^M<U+009B>2J <U+202E>evil"
+    );
+    bob.say("and a normal one");
+    let line = alice.expect("<bob> and a normal one");
+    assert!(line.starts_with('['), "{line}");
+    let (status, _) = alice.finish();
+    assert!(status.success());
+    for line in alice.everything() {
+        assert!(
+            !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}"
+        );
+    }
 }

@@ -32,6 +32,8 @@ mod catchup;
 mod command;
 #[path = "chat/render.rs"]
 mod render;
+#[path = "chat/safe.rs"]
+mod safe;
 #[path = "chat/session.rs"]
 mod session;
 
@@ -56,7 +58,8 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("chat: {message}");
+            // The reason may quote the server (a refusal, a goodbye): shown, never obeyed.
+            eprintln!("chat: {}", safe::inline(&message));
             ExitCode::FAILURE
         }
     }

@@ -12,7 +12,7 @@ use tlschat::{ByeCode, ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
 use crate::command::{self, Command};
-use crate::{catchup, read_input, render, Event};
+use crate::{catchup, read_input, render, safe, Event};
 
 /// How long to wait for the server to close after we said `quit`.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
@@ -163,7 +163,7 @@ impl Session {
             // A comeback is announced by "! Reconnected" once welcomed.
             NetEvent::Connected { server, .. } if !self.json && self.me.is_none() => {
                 self.print(&format!(
-                    "[{}] * Connected to {server}, logging in",
+                    "[{}] -- Connected to {server}, logging in",
                     render::clock(SystemTime::now())
                 ));
             }
@@ -309,8 +309,10 @@ impl Session {
     }
 
     /// A line from this program rather than the server: stdout, or stderr when stdout is
-    /// reserved for JSON.
+    /// reserved for JSON. Notes quote the server (reasons, garbled lines) and what was
+    /// typed, so they go through [`safe::inline`] too.
     fn note(&mut self, line: &str) {
+        let line = &safe::inline(line);
         if self.json {
             eprintln!("{line}");
         } else {
