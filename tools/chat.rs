@@ -5,11 +5,16 @@
 //! in, and then:
 //!
 //! ```text
-//!   stdin ──lines──▶ stdin thread ──┐
-//!                                    ├──▶ main loop ──ClientMsg──▶ connection thread ──TLS──▶ server
-//!   server ──TLS──▶ connection thread┘        │
-//!                                              └──one line per event──▶ stdout (`! ...` for errors)
+//!   stdin ──lines──▶ stdin or editor thread ──┐
+//!                                              ├──▶ main loop ──ClientMsg──▶ connection thread ──TLS──▶ server
+//!   server ──TLS──▶ connection thread ─────────┘        │
+//!                                                        └──one line per event──▶ stdout (`! ...` for errors)
 //! ```
+//!
+//! At a terminal, lines are typed in a line editor (`editor`: history on Up, Tab completes
+//! nicknames) and events are printed above its prompt; from a pipe or with `--json`, stdin
+//! is read line by line, as scripts expect. Whatever the server relays is printed through
+//! `safe`, so other people's text can never act on the terminal.
 //!
 //! Typed lines go to the room; `/me`, `/msg`, `/nick`, `/quit` and `/help` work as in the
 //! GUI. With `--json` every server message is printed as its protocol JSON line instead, for
@@ -30,6 +35,10 @@ mod args;
 mod catchup;
 #[path = "chat/command.rs"]
 mod command;
+#[path = "chat/editor.rs"]
+mod editor;
+#[path = "chat/output.rs"]
+mod output;
 #[path = "chat/render.rs"]
 mod render;
 #[path = "chat/safe.rs"]
@@ -96,7 +105,16 @@ fn run() -> Result<(), String> {
     }) {
         eprintln!("chat: Ctrl-C will not quit politely: {e}");
     }
-    session.run(&inbox)
+    // The editor puts the terminal in raw mode while it reads; whatever ends the program,
+    // the terminal is given back as it was.
+    let terminal = session.interactive().then(editor::TerminalMode::save);
+    let outcome = session.run(&inbox);
+    if let Some(terminal) = terminal {
+        terminal.restore();
+        // Off the prompt line, so the shell (or our last words) start on a line of their own.
+        println!();
+    }
+    outcome
 }
 
 /// Reads the first line of a password file.

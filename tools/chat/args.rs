@@ -7,7 +7,8 @@ Usage: chat --nickname NAME [--server HOST:PORT] [--ca FILE] [--password-file FI
             [--no-reconnect]
 
 Joins a tlschat room over TLS. Lines typed on standard input are sent to the room;
-every event is printed as one line on standard output.
+every event is printed as one line on standard output. At a terminal, lines are edited
+with the usual keys: Up recalls what you sent, Tab completes nicknames.
 
 Options:
   --nickname NAME        the name to join with (required)

@@ -1,7 +1,7 @@
 //! The main loop of the terminal client: one connection at a time, printed one line per
 //! event, and the policy for coming back after a drop.
 
-use std::io::{self, Write};
+use std::io;
 use std::ops::ControlFlow;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
@@ -12,7 +12,8 @@ use tlschat::{ByeCode, ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
 use crate::command::{self, Command};
-use crate::{catchup, read_input, render, safe, Event};
+use crate::output::Output;
+use crate::{catchup, editor, read_input, render, safe, Event};
 
 /// How long to wait for the server to close after we said `quit`.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
@@ -42,7 +43,11 @@ pub struct Session {
     backoff: Backoff,
     shown: catchup::Shown,
     events: Sender<Event>,
-    stdout: io::Stdout,
+    output: Output,
+    /// Use the line editor once logged in (a person at a terminal).
+    interactive: bool,
+    /// Who is online, for the editor's Tab completion.
+    names: editor::Names,
 }
 
 impl Session {
@@ -70,12 +75,25 @@ impl Session {
             backoff: Backoff::default(),
             shown: catchup::Shown::default(),
             events,
-            stdout: io::stdout(),
+            output: Output::Plain(io::stdout()),
+            interactive: editor::wanted(options.json),
+            names: editor::Names::default(),
         }
     }
 
     /// Reacts to events until the program is done, with its outcome.
     pub fn run(&mut self, inbox: &mpsc::Receiver<Event>) -> Result<(), String> {
+        let outcome = self.react(inbox);
+        self.output.finish();
+        outcome
+    }
+
+    /// Whether the line editor is (going to be) in use.
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    fn react(&mut self, inbox: &mpsc::Receiver<Event>) -> Result<(), String> {
         loop {
             let deadline = match (self.leaving, self.retry_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -196,6 +214,7 @@ impl Session {
             ServerMsg::Bye { code, .. } => self.bye = Some(*code),
             _ => {}
         }
+        self.names.observe(&msg);
         // What a replay repeats of what we already printed is not printed again.
         let Some(msg) = self.shown.fresh(msg) else {
             return;
@@ -292,7 +311,19 @@ impl Session {
 
     /// Reads stdin on its own thread once logged in, so that lines typed (or piped) early
     /// are sent after the login rather than refused.
-    fn start_reading_input(&self) {
+    fn start_reading_input(&mut self) {
+        if self.interactive {
+            match editor::start(self.events.clone(), self.names.clone()) {
+                Ok(printer) => {
+                    self.output = Output::Editor(printer);
+                    return;
+                }
+                Err(e) => {
+                    self.interactive = false;
+                    self.note(&format!("! No line editing on this terminal ({e})"));
+                }
+            }
+        }
         let events = self.events.clone();
         let spawned = thread::Builder::new()
             .name("stdin".into())
@@ -321,14 +352,8 @@ impl Session {
     }
 
     fn write(&mut self, text: &str) {
-        let mut out = self.stdout.lock();
-        if out
-            .write_all(text.as_bytes())
-            .and_then(|_| out.flush())
-            .is_err()
-        {
+        if self.output.write(text).is_err() {
             // Nobody reads our output any more (a closed pipe): leave the room.
-            drop(out);
             self.leave();
         }
     }
