@@ -153,4 +153,23 @@ mod tests {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
+
+    #[test]
+    fn a_wide_character_anywhere_is_refused_not_a_panic() {
+        // Over every position of every form, one character as wide as the ASCII it
+        // replaces: the length checks pass and every later byte offset is mid-character.
+        for valid in [
+            "2026-11-27T09:15:02.123Z",
+            "2026-11-27T09:15:02+01:00",
+            "2026-11-27T09:15:02.5-13:45",
+        ] {
+            for wide in ['é', '€', '😀'] {
+                for at in 0..valid.len() {
+                    let end = (at + wide.len_utf8()).min(valid.len());
+                    let damaged = format!("{}{wide}{}", &valid[..at], &valid[end..]);
+                    assert_eq!(parse_rfc3339(&damaged), None, "{damaged}");
+                }
+            }
+        }
+    }
 }
