@@ -39,6 +39,9 @@ mod command;
 mod editor;
 #[path = "chat/output.rs"]
 mod output;
+#[cfg(test)]
+#[path = "chat/properties.rs"]
+mod properties;
 #[path = "chat/render.rs"]
 mod render;
 #[path = "chat/safe.rs"]

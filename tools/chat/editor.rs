@@ -75,7 +75,7 @@ impl Names {
         }
     }
 
-    fn list(&self) -> Vec<String> {
+    pub fn list(&self) -> Vec<String> {
         self.lock().iter().map(|(_, n)| n.clone()).collect()
     }
 
