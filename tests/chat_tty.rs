@@ -250,6 +250,22 @@ fn escapes_from_others_are_shown_not_obeyed() {
 }
 
 #[test]
+fn a_message_padded_to_the_width_cannot_start_a_row_of_its_own() {
+    let server = Server::start(&[]);
+    let pane = join(&server, "alice", &[]);
+    let (mut bob, _) = server.join("bob");
+    pane.wait_for_text("-- bob joined");
+    // `[HH:MM:SS] <bob> ` is 17 columns: the forgery would start the second row of 100.
+    bob.say(&format!("{}[21:59:00] <carol> forged", "x".repeat(83)));
+    let screen = pane.wait_for_text("<carol> forged");
+    let row = screen
+        .lines()
+        .find(|l| l.contains("<carol> forged"))
+        .expect("the end of the message is shown");
+    assert_eq!(row.trim_end(), "             [21:59:00] <carol> forged");
+}
+
+#[test]
 fn the_terminal_is_given_back_when_the_connection_drops_mid_line() {
     let data = TempDir::new("tty-drop");
     let mut server = Server::start(&["--data-dir", data.path()]);

@@ -48,6 +48,8 @@ mod render;
 mod safe;
 #[path = "chat/session.rs"]
 mod session;
+#[path = "chat/wrap.rs"]
+mod wrap;
 
 use std::io::{self, BufRead};
 use std::path::Path;

@@ -1,7 +1,6 @@
 //! The main loop of the terminal client: one connection at a time, printed one line per
 //! event, and the policy for coming back after a drop.
 
-use std::io;
 use std::ops::ControlFlow;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
@@ -75,7 +74,7 @@ impl Session {
             backoff: Backoff::default(),
             shown: catchup::Shown::default(),
             events,
-            output: Output::Plain(io::stdout()),
+            output: Output::plain(options.json),
             interactive: editor::wanted(options.json),
             names: editor::Names::default(),
         }
