@@ -1,5 +1,7 @@
 //! Drives the real `chat` binary through pipes, as a script would.
 
+#![allow(dead_code)] // each test file uses a different subset
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
