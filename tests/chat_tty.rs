@@ -186,9 +186,20 @@ fn incoming_lines_print_above_what_is_being_typed() {
     // Ctrl-D on an empty line leaves the room and gives the terminal back as it was.
     pane.wait_for_prompt(">");
     pane.press(&["C-d"]);
-    pane.wait_for_text("chat exited 0");
+    let screen = pane.wait_for_text("chat exited 0");
+    assert_eq!(line_before(&screen, "chat exited 0"), ">", "{screen}");
     let (before, after) = pane.terminal_modes();
     assert_eq!(before, after);
+}
+
+/// The screen line just above the first one containing `needle`.
+fn line_before<'a>(screen: &'a str, needle: &str) -> &'a str {
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(needle))
+        .expect("the needle is on the screen");
+    lines[..at].last().copied().unwrap_or("")
 }
 
 #[test]
@@ -222,6 +233,12 @@ fn up_recalls_edits_and_tab_completes_nicknames() {
     assert_eq!(next_from_others(&mut bobby, "bobby"), "bobby: oh hi");
     // Nothing was echoed as raw escape codes.
     assert!(!pane.screen().contains("^[[A"), "{}", pane.screen());
+
+    // After /quit the shell goes on right below: no prompt again, no blank line.
+    pane.type_text("/quit");
+    pane.press(&["Enter"]);
+    let screen = pane.wait_for_text("chat exited 0");
+    assert_eq!(line_before(&screen, "chat exited 0"), "> /quit", "{screen}");
 }
 
 #[test]

@@ -116,8 +116,10 @@ fn run() -> Result<(), String> {
     let outcome = session.run(&inbox);
     if let Some(terminal) = terminal {
         terminal.restore();
-        // Off the prompt line, so the shell (or our last words) start on a line of their own.
-        println!();
+        if session.on_prompt() {
+            // Off the prompt line, so the shell (or our last words) start on a line of their own.
+            println!();
+        }
     }
     outcome
 }

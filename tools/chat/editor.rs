@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -150,6 +151,8 @@ impl rustyline::Helper for Helper {}
 pub struct Printer {
     lines: Option<Sender<String>>,
     thread: Option<JoinHandle<()>>,
+    /// The cursor is on the prompt line (not after an Enter).
+    on_prompt: Arc<AtomicBool>,
 }
 
 impl Printer {
@@ -157,6 +160,12 @@ impl Printer {
         if let Some(lines) = &self.lines {
             let _ = lines.send(line);
         }
+    }
+
+    /// Whether the cursor is still on the prompt line, so that whatever comes after the
+    /// editor needs a line of its own.
+    pub fn on_prompt(&self) -> bool {
+        self.on_prompt.load(Ordering::SeqCst)
     }
 
     /// Waits (briefly) until what was printed is on the screen.
@@ -191,18 +200,29 @@ pub fn start(events: Sender<Event>, names: Names) -> Result<Printer, ReadlineErr
                 }
             }
         })?;
+    let on_prompt = Arc::new(AtomicBool::new(true));
+    let editing = Arc::clone(&on_prompt);
     thread::Builder::new()
         .name("editor".into())
-        .spawn(move || edit(&mut editor, &events))?;
+        .spawn(move || edit(&mut editor, &events, &editing))?;
     Ok(Printer {
         lines: Some(lines),
         thread: Some(printing),
+        on_prompt,
     })
 }
 
-fn edit(editor: &mut Editor<Helper, DefaultHistory>, events: &Sender<Event>) {
+fn edit(
+    editor: &mut Editor<Helper, DefaultHistory>,
+    events: &Sender<Event>,
+    on_prompt: &AtomicBool,
+) {
     loop {
-        match editor.readline(PROMPT) {
+        on_prompt.store(true, Ordering::SeqCst);
+        let read = editor.readline(PROMPT);
+        // However it ended (Enter, Ctrl-D, Ctrl-C), the editor moved to a fresh line.
+        on_prompt.store(false, Ordering::SeqCst);
+        match read {
             Ok(line) => {
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());

@@ -54,6 +54,11 @@ impl Output {
         }
     }
 
+    /// Whether the line editor's prompt is still on the last line of the screen.
+    pub fn on_prompt(&self) -> bool {
+        matches!(self, Output::Editor(printer) if printer.on_prompt())
+    }
+
     /// Lets what was written reach the screen before the program ends.
     pub fn finish(&mut self) {
         if let Output::Editor(printer) = self {

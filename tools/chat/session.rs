@@ -92,6 +92,11 @@ impl Session {
         self.interactive
     }
 
+    /// Whether the editor's prompt is still on the last line of the screen.
+    pub fn on_prompt(&self) -> bool {
+        self.output.on_prompt()
+    }
+
     fn react(&mut self, inbox: &mpsc::Receiver<Event>) -> Result<(), String> {
         loop {
             let deadline = match (self.leaving, self.retry_at) {
