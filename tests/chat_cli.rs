@@ -98,10 +98,15 @@ fn json_mode_prints_protocol_lines() {
         Ok(ServerMsg::Welcome(_))
     ));
     let (mut bob, _) = server.join("bob");
-    bob.say("for scripts");
+    // What a terminal would obey is escaped the JSON way: the same text to a parser.
+    bob.say("for scripts \u{9b}2J \u{202e}");
     let line = bot.expect("for scripts");
+    assert!(line.contains(r"for scripts \u009b2J \u202e"), "{line}");
     match tlschat::decode_server(line.as_bytes()) {
-        Ok(ServerMsg::Message(m)) => assert_eq!(m.sender_nickname, "bob"),
+        Ok(ServerMsg::Message(m)) => {
+            assert_eq!(m.sender_nickname, "bob");
+            assert_eq!(m.message, "for scripts \u{9b}2J \u{202e}");
+        }
         other => panic!("not a message line: {other:?}"),
     }
     let (status, _) = bot.finish();

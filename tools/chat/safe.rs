@@ -40,6 +40,23 @@ pub fn message_lines(text: &str) -> Vec<String> {
     lines
 }
 
+/// A JSON line (for `--json`) with every character a terminal might obey or hide written
+/// as a `\uXXXX` escape. Such characters can only be inside strings (the rest of JSON is
+/// ASCII), so any parser reads the very same message; serde_json already escapes C0.
+pub fn json(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        if is_hidden(c) {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Appends `c`, or a visible stand-in when it could act on the terminal or hide itself.
 /// `joiners` keeps the zero-width (non-)joiners that emoji and some scripts need.
 fn push(out: &mut String, c: char, joiners: bool) {
@@ -135,6 +152,23 @@ mod tests {
         assert_eq!(message_lines(""), vec![""]);
         assert_eq!(inline("a\nb"), "a^Jb");
         assert_eq!(inline("a\u{2028}b"), "a<U+2028>b");
+    }
+
+    #[test]
+    fn json_lines_escape_what_a_terminal_would_obey_and_mean_the_same() {
+        let msg = tlschat::ServerMsg::Join {
+            time: "t".into(),
+            id: 1,
+            nickname: "\u{9b}2J \u{202e}x \u{e0001} \u{1b}".into(),
+        };
+        let line = String::from_utf8(tlschat::encode(&msg)).unwrap();
+        let escaped = json(line.trim_end());
+        assert!(is_inert(&escaped), "{escaped}");
+        assert!(
+            escaped.contains(r"\u009b2J \u202ex \udb40\udc01 \u001b"),
+            "{escaped}"
+        );
+        assert_eq!(tlschat::decode_server(escaped.as_bytes()), Ok(msg));
     }
 
     #[test]

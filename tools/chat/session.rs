@@ -228,7 +228,7 @@ impl Session {
         }
         if self.json {
             let line = tlschat::encode(&msg);
-            self.write(&String::from_utf8_lossy(&line));
+            self.write(&safe::json(&String::from_utf8_lossy(&line)));
         } else {
             for line in render::server_msg(&msg, self.me) {
                 self.print(&line);
