@@ -16,7 +16,8 @@ Options:
   --ca FILE              PEM certificate of the CA that signed the server (default: the bundled
                          development CA)
   --password-file FILE   read the room password from the first line of FILE
-  --json                 print each server message as its raw protocol JSON line
+  --json                 print each server message as its protocol JSON line (characters
+                         a terminal would obey are written as \\u escapes)
   --no-reconnect         exit when the connection drops instead of reconnecting and
                          catching up on what was missed
   -h, --help             show this help
