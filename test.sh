@@ -14,6 +14,7 @@ command -v openssl >/dev/null || missing+=(openssl)
 pkg-config --exists 'gtk4 >= 4.8' 2>/dev/null || missing+=(libgtk-4-dev)
 command -v xvfb-run >/dev/null || missing+=(xvfb xauth)
 command -v xdotool >/dev/null || missing+=(xdotool)
+command -v tmux >/dev/null || missing+=(tmux)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2

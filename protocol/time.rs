@@ -40,27 +40,33 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
         return None;
     }
-    let mut rest = &text[19..];
+    // Only ASCII can be valid here, and checking that first makes every byte offset below a
+    // character boundary: a server time is peer data and must never make slicing panic.
+    if !text.is_ascii() {
+        return None;
+    }
+    let mut rest = text.get(19..)?;
     let mut nanos = 0u32;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
             return None;
         }
-        let scaled: String = frac[..digits]
+        let scaled: String = frac
+            .get(..digits)?
             .chars()
             .chain("000000000".chars())
             .take(9)
             .collect();
         nanos = scaled.parse().ok()?;
-        rest = &frac[digits..];
+        rest = frac.get(digits..)?;
     }
-    let offset_secs = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(&rest[3..4], ":") => {
-            let sign = match &rest[..1] {
-                "+" => 1,
-                "-" => -1,
+    let offset_secs = match rest.as_bytes() {
+        b"Z" | b"z" => 0,
+        [sign, _, _, b':', _, _] => {
+            let sign = match sign {
+                b'+' => 1,
+                b'-' => -1,
                 _ => return None,
             };
             sign * (num_in(rest, 1..3)? * 3600 + num_in(rest, 4..6)? * 60)
@@ -135,8 +141,35 @@ mod tests {
             "2026-13-01T00:00:00Z",
             "2026-11-27T09:15:02",
             "2026-11-27T09:15:02.Z",
+            // Multi-byte characters where digits or signs belong (issue 9, item 9).
+            "2026-11-27T09:15:02+0é00",
+            "2026-11-27T09:15:02é",
+            "2026-11-27T09:15:02.1é",
+            "2026-11-27T09:15:0é+01:00",
+            "é026-11-27T09:15:02Z",
+            "2026-11-27T09:15:02+é:00",
+            "2026-11-27T09:15:02+01:00é",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_wide_character_anywhere_is_refused_not_a_panic() {
+        // Over every position of every form, one character as wide as the ASCII it
+        // replaces: the length checks pass and every later byte offset is mid-character.
+        for valid in [
+            "2026-11-27T09:15:02.123Z",
+            "2026-11-27T09:15:02+01:00",
+            "2026-11-27T09:15:02.5-13:45",
+        ] {
+            for wide in ['é', '€', '😀'] {
+                for at in 0..valid.len() {
+                    let end = (at + wide.len_utf8()).min(valid.len());
+                    let damaged = format!("{}{wide}{}", &valid[..at], &valid[end..]);
+                    assert_eq!(parse_rfc3339(&damaged), None, "{damaged}");
+                }
+            }
         }
     }
 }

@@ -2,129 +2,16 @@
 //! ephemeral loopback ports, with another participant played by the shared test client.
 
 mod common;
+#[path = "chat_cli/driver.rs"]
+mod driver;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{Server, TempDir, PATIENCE};
+use driver::Chat;
 use tlschat::ServerMsg;
-
-/// The `chat` binary with piped stdin and stdout; killed on drop.
-struct Chat {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Chat {
-    fn start(args: &[&str]) -> Chat {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the chat binary");
-        let stdin = child.stdin.take();
-        let out = child.stdout.take().expect("chat stdout");
-        let (tx, stdout) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Chat {
-            child,
-            stdin,
-            stdout,
-            seen: Vec::new(),
-        }
-    }
-
-    fn join(server: &Server, nickname: &str) -> Chat {
-        let mut chat = Chat::start(&["--server", &server.addr(), "--nickname", nickname]);
-        chat.expect(&format!("You are {nickname} on the server"));
-        chat
-    }
-
-    fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").expect("write to chat stdin");
-    }
-
-    /// Waits for an output line containing `needle`, returning it.
-    fn expect(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("chat never printed {needle:?}; it printed {:#?}", self.seen),
-            }
-        }
-    }
-
-    /// Closes stdin (unless done already) and waits for the exit status and stderr.
-    fn finish(&mut self) -> (ExitStatus, String) {
-        self.stdin = None;
-        self.exit()
-    }
-
-    /// Waits for the program to exit by itself, with stdin left open.
-    fn exit(&mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for chat") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "chat did not exit");
-            thread::sleep(Duration::from_millis(20));
-        };
-        let mut stderr = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
-        (status, stderr)
-    }
-
-    /// Every line printed, once the program has exited.
-    fn everything(&mut self) -> Vec<String> {
-        while let Ok(line) = self.stdout.recv_timeout(PATIENCE) {
-            self.seen.push(line);
-        }
-        self.seen.clone()
-    }
-
-    /// Freezes (`STOP`) or thaws (`CONT`) the process, so that a drop goes unnoticed for a
-    /// while.
-    fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &pid])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{signal} {pid}");
-    }
-}
-
-impl Drop for Chat {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The next room message not sent by bob himself (he gets his own echo first).
 fn from_alice(bob: &mut common::Client) -> tlschat::ChatMessage {
@@ -141,7 +28,7 @@ fn talks_with_another_client_and_quits_cleanly() {
     let server = Server::start(&[]);
     let mut alice = Chat::join(&server, "alice");
     let (mut bob, _) = server.join("bob");
-    alice.expect("* bob joined");
+    alice.expect("-- bob joined");
 
     bob.say("hello from bob");
     assert!(alice.expect("<bob> hello from bob").starts_with('['));
@@ -176,7 +63,7 @@ fn talks_with_another_client_and_quits_cleanly() {
     alice.expect("! ");
 
     alice.type_line("/nick alicia");
-    alice.expect("* alice is now known as alicia");
+    alice.expect("-- alice is now known as alicia");
     bob.recv_until("the rename", |m| matches!(m, ServerMsg::Rename { .. }));
 
     alice.type_line("/quit");
@@ -211,10 +98,15 @@ fn json_mode_prints_protocol_lines() {
         Ok(ServerMsg::Welcome(_))
     ));
     let (mut bob, _) = server.join("bob");
-    bob.say("for scripts");
+    // What a terminal would obey is escaped the JSON way: the same text to a parser.
+    bob.say("for scripts \u{9b}2J \u{202e}");
     let line = bot.expect("for scripts");
+    assert!(line.contains(r"for scripts \u009b2J \u202e"), "{line}");
     match tlschat::decode_server(line.as_bytes()) {
-        Ok(ServerMsg::Message(m)) => assert_eq!(m.sender_nickname, "bob"),
+        Ok(ServerMsg::Message(m)) => {
+            assert_eq!(m.sender_nickname, "bob");
+            assert_eq!(m.message, "for scripts \u{9b}2J \u{202e}");
+        }
         other => panic!("not a message line: {other:?}"),
     }
     let (status, _) = bot.finish();
@@ -366,4 +258,34 @@ fn a_refused_comeback_fails_with_the_reason() {
         stderr.contains("refused the login") && stderr.contains("taken"),
         "{stderr}"
     );
+}
+
+#[test]
+fn hostile_text_is_shown_not_obeyed() {
+    let server = Server::start(&[]);
+    let mut alice = Chat::join(&server, "alice");
+    let (mut bob, _) = server.join("bob");
+    alice.expect("-- bob joined");
+    // A forged line on a second line, a window title, a colour and a bidi override.
+    bob.send(concat!(
+        r#"{"type":"broadcast","message":"hi\n[21:59:00] <carol> my password is hunter2"#,
+        r#" \u001b]0;PWNED\u0007\u001b[31mred\r\u009b2J \u202eevil"}"#
+    ));
+    alice.expect("<bob> hi");
+    let continuation = alice.next_line();
+    assert_eq!(
+        continuation,
+        "             [21:59:00] <carol> my password is hunter2 ^[]0;PWNED^G^[[31mred^M<U+009B>2J <U+202E>evil"
+    );
+    bob.say("and a normal one");
+    let line = alice.expect("<bob> and a normal one");
+    assert!(line.starts_with('['), "{line}");
+    let (status, _) = alice.finish();
+    assert!(status.success());
+    for line in alice.everything() {
+        assert!(
+            !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{line:?}"
+        );
+    }
 }

@@ -5,11 +5,16 @@
 //! in, and then:
 //!
 //! ```text
-//!   stdin ──lines──▶ stdin thread ──┐
-//!                                    ├──▶ main loop ──ClientMsg──▶ connection thread ──TLS──▶ server
-//!   server ──TLS──▶ connection thread┘        │
-//!                                              └──one line per event──▶ stdout (`! ...` for errors)
+//!   stdin ──lines──▶ stdin or editor thread ──┐
+//!                                              ├──▶ main loop ──ClientMsg──▶ connection thread ──TLS──▶ server
+//!   server ──TLS──▶ connection thread ─────────┘        │
+//!                                                        └──one line per event──▶ stdout (`! ...` for errors)
 //! ```
+//!
+//! At a terminal, lines are typed in a line editor (`editor`: history on Up, Tab completes
+//! nicknames) and events are printed above its prompt; from a pipe or with `--json`, stdin
+//! is read line by line, as scripts expect. Whatever the server relays is printed through
+//! `safe`, so other people's text can never act on the terminal.
 //!
 //! Typed lines go to the room; `/me`, `/msg`, `/nick`, `/quit` and `/help` work as in the
 //! GUI. With `--json` every server message is printed as its protocol JSON line instead, for
@@ -30,10 +35,21 @@ mod args;
 mod catchup;
 #[path = "chat/command.rs"]
 mod command;
+#[path = "chat/editor.rs"]
+mod editor;
+#[path = "chat/output.rs"]
+mod output;
+#[cfg(test)]
+#[path = "chat/properties.rs"]
+mod properties;
 #[path = "chat/render.rs"]
 mod render;
+#[path = "chat/safe.rs"]
+mod safe;
 #[path = "chat/session.rs"]
 mod session;
+#[path = "chat/wrap.rs"]
+mod wrap;
 
 use std::io::{self, BufRead};
 use std::path::Path;
@@ -56,7 +72,8 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("chat: {message}");
+            // The reason may quote the server (a refusal, a goodbye): shown, never obeyed.
+            eprintln!("chat: {}", safe::inline(&message));
             ExitCode::FAILURE
         }
     }
@@ -93,7 +110,18 @@ fn run() -> Result<(), String> {
     }) {
         eprintln!("chat: Ctrl-C will not quit politely: {e}");
     }
-    session.run(&inbox)
+    // The editor puts the terminal in raw mode while it reads; whatever ends the program,
+    // the terminal is given back as it was.
+    let terminal = session.interactive().then(editor::TerminalMode::save);
+    let outcome = session.run(&inbox);
+    if let Some(terminal) = terminal {
+        terminal.restore();
+        if session.on_prompt() {
+            // Off the prompt line, so the shell (or our last words) start on a line of their own.
+            println!();
+        }
+    }
+    outcome
 }
 
 /// Reads the first line of a password file.

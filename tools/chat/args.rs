@@ -7,7 +7,8 @@ Usage: chat --nickname NAME [--server HOST:PORT] [--ca FILE] [--password-file FI
             [--no-reconnect]
 
 Joins a tlschat room over TLS. Lines typed on standard input are sent to the room;
-every event is printed as one line on standard output.
+every event is printed as one line on standard output. At a terminal, lines are edited
+with the usual keys: Up recalls what you sent, Tab completes nicknames.
 
 Options:
   --nickname NAME        the name to join with (required)
@@ -15,7 +16,8 @@ Options:
   --ca FILE              PEM certificate of the CA that signed the server (default: the bundled
                          development CA)
   --password-file FILE   read the room password from the first line of FILE
-  --json                 print each server message as its raw protocol JSON line
+  --json                 print each server message as its protocol JSON line (characters
+                         a terminal would obey are written as \\u escapes)
   --no-reconnect         exit when the connection drops instead of reconnecting and
                          catching up on what was missed
   -h, --help             show this help

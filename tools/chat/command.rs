@@ -31,6 +31,7 @@ pub const HELP: &[&str] = &[
     "  /quit             leave (so does end of input, Ctrl-D)",
     "  /help             this list",
     "  //TEXT            send TEXT starting with a single /",
+    "At a terminal: Up recalls what you sent, Tab completes nicknames.",
 ];
 
 /// Understands one input line (without its line ending).

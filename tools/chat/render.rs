@@ -4,6 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tlschat::{ErrorCode, ServerMsg, Welcome};
 
+use crate::safe;
+
 /// Names listed when joining; a room of thousands gets a count instead of a wall of names.
 const NAMES_SHOWN: usize = 20;
 
@@ -29,52 +31,75 @@ fn stamp(time: &str) -> String {
     format!("[{}]", clock(at))
 }
 
+/// A room or private message: the first line after `head`, the rest of a multi-line
+/// message on indented continuation lines.
+fn said(head: String, text: &str) -> Vec<String> {
+    let mut lines = safe::message_lines(text).into_iter();
+    let first = lines.next().unwrap_or_default();
+    std::iter::once(format!("{head} {first}"))
+        .chain(lines.map(|line| format!("{}{line}", safe::CONTINUATION)))
+        .collect()
+}
+
 /// The lines for one server message, given who we are (our user id once welcomed).
+///
+/// Every line starts with `[HH:MM:SS] ` and then tells what it is by its next characters:
+/// `<nick>` said, `* nick` did (`/me`), `*nick*` whispered, `-> *nick*` was whispered to,
+/// `-- ` for what happened in the room, `! ` for errors. Nothing the server relays can
+/// imitate another kind of line: see [`safe`].
 pub fn server_msg(msg: &ServerMsg, me: Option<u64>) -> Vec<String> {
     match msg {
         ServerMsg::Welcome(w) => welcome(w),
-        ServerMsg::Message(m) if m.action => vec![format!(
-            "{} * {} {}",
-            stamp(&m.time),
-            m.sender_nickname,
-            m.message
-        )],
-        ServerMsg::Message(m) => vec![format!(
-            "{} <{}> {}",
-            stamp(&m.time),
-            m.sender_nickname,
-            m.message
-        )],
+        ServerMsg::Message(m) => {
+            let nick = safe::inline(&m.sender_nickname);
+            let head = if m.action {
+                format!("{} * {nick}", stamp(&m.time))
+            } else {
+                format!("{} <{nick}>", stamp(&m.time))
+            };
+            said(head, &m.message)
+        }
         ServerMsg::Private(p) => {
-            let text = if p.action {
-                format!("* {} {}", p.sender_nickname, p.message)
+            let head = if Some(p.sender_id) == me {
+                format!("{} -> *{}*", stamp(&p.time), safe::inline(&p.to_nickname))
             } else {
-                p.message.clone()
+                format!("{} *{}*", stamp(&p.time), safe::inline(&p.sender_nickname))
             };
-            let line = if Some(p.sender_id) == me {
-                format!("{} -> *{}* {}", stamp(&p.time), p.to_nickname, text)
+            let head = if p.action {
+                format!("{head} * {}", safe::inline(&p.sender_nickname))
             } else {
-                format!("{} *{}* {}", stamp(&p.time), p.sender_nickname, text)
+                head
             };
-            vec![line]
+            said(head, &p.message)
         }
         ServerMsg::Join { time, nickname, .. } => {
-            vec![format!("{} * {nickname} joined", stamp(time))]
+            vec![format!(
+                "{} -- {} joined",
+                stamp(time),
+                safe::inline(nickname)
+            )]
         }
         ServerMsg::Leave {
             time,
             nickname,
             reason,
             ..
-        } => vec![format!("{} * {nickname} left ({reason})", stamp(time))],
+        } => vec![format!(
+            "{} -- {} left ({})",
+            stamp(time),
+            safe::inline(nickname),
+            safe::inline(reason)
+        )],
         ServerMsg::Rename {
             time,
             old_nickname,
             new_nickname,
             ..
         } => vec![format!(
-            "{} * {old_nickname} is now known as {new_nickname}",
-            stamp(time)
+            "{} -- {} is now known as {}",
+            stamp(time),
+            safe::inline(old_nickname),
+            safe::inline(new_nickname)
         )],
         ServerMsg::Error {
             code,
@@ -88,6 +113,7 @@ pub fn server_msg(msg: &ServerMsg, me: Option<u64>) -> Vec<String> {
 
 /// An error from the server as one `! ...` line; a refused message says so and when to retry.
 pub fn error(code: ErrorCode, message: &str, retry_after_ms: Option<u64>) -> String {
+    let message = safe::inline(message);
     match (code, retry_after_ms) {
         (ErrorCode::RateLimited, Some(ms)) => format!(
             "! Not delivered, sending too fast ({message}): try again in {:.1} s",
@@ -106,11 +132,11 @@ fn welcome(w: &Welcome) -> Vec<String> {
         .iter()
         .flat_map(|m| server_msg(&ServerMsg::Message(m.clone()), Some(w.id)))
         .collect();
-    let names: Vec<&str> = w
+    let names: Vec<String> = w
         .users
         .iter()
         .take(NAMES_SHOWN)
-        .map(|u| u.nickname.as_str())
+        .map(|u| safe::inline(&u.nickname))
         .collect();
     let mut who = names.join(", ");
     if w.users.len() > NAMES_SHOWN {
@@ -119,12 +145,12 @@ fn welcome(w: &Welcome) -> Vec<String> {
     let server = if w.server.is_empty() {
         String::new()
     } else {
-        format!(" ({})", w.server)
+        format!(" ({})", safe::inline(&w.server))
     };
     lines.push(format!(
-        "[{}] * You are {} on the server{server}; {} online: {who}",
+        "[{}] -- You are {} on the server{server}; {} online: {who}",
         clock(SystemTime::now()),
-        w.nickname,
+        safe::inline(&w.nickname),
         w.users.len()
     ));
     lines
@@ -182,8 +208,90 @@ mod tests {
             id: 9,
             nickname: "bob".into(),
         };
-        assert_eq!(body(&server_msg(&join, None)[0]), "* bob joined");
+        assert_eq!(body(&server_msg(&join, None)[0]), "-- bob joined");
         assert!(server_msg(&ServerMsg::Ping, None).is_empty());
+    }
+
+    fn said_by(nick: &str, text: &str, action: bool) -> ServerMsg {
+        ServerMsg::Message(ChatMessage {
+            seq: 1,
+            time: "2026-11-27T09:15:02.123Z".into(),
+            sender_id: 7,
+            sender_nickname: nick.into(),
+            message: text.into(),
+            action,
+        })
+    }
+
+    #[test]
+    fn a_newline_cannot_forge_a_line_from_someone_else() {
+        let lines = server_msg(
+            &said_by(
+                "mallory",
+                "hi\n[21:59:00] <bob> my password is hunter2",
+                false,
+            ),
+            None,
+        );
+        assert_eq!(lines.len(), 2);
+        assert_eq!(body(&lines[0]), "<mallory> hi");
+        assert_eq!(
+            lines[1],
+            format!(
+                "{}[21:59:00] <bob> my password is hunter2",
+                safe::CONTINUATION
+            )
+        );
+        assert!(lines[1].starts_with("   "), "{lines:?}");
+    }
+
+    #[test]
+    fn escapes_in_any_field_are_shown_not_obeyed() {
+        let title = "\x1b]0;PWNED\x07";
+        let msg = said_by("\x1b[31mbob", &format!("{title}\u{202e}txet"), false);
+        assert_eq!(
+            body(&server_msg(&msg, None)[0]),
+            "<^[[31mbob> ^[]0;PWNED^G<U+202E>txet"
+        );
+        let rename = ServerMsg::Rename {
+            time: "\u{9b}2J".into(),
+            id: 1,
+            old_nickname: "a\nb".into(),
+            new_nickname: "\u{85}c".into(),
+        };
+        let line = &server_msg(&rename, None)[0];
+        assert!(
+            line.ends_with("-- a^Jb is now known as <U+0085>c"),
+            "{line}"
+        );
+        let leave = ServerMsg::Leave {
+            time: String::new(),
+            id: 1,
+            nickname: "x".into(),
+            reason: "gone\r[00:00:00] <bob> hi".into(),
+        };
+        assert!(server_msg(&leave, None)[0].ends_with("left (gone^M[00:00:00] <bob> hi)"));
+        let error = error(ErrorCode::Other, "\x1b[2J", None);
+        assert_eq!(error, "! ^[[2J");
+        for line in [&server_msg(&msg, None)[0], line, &error] {
+            assert!(safe::is_inert(line), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn actions_and_room_events_look_different() {
+        let action = &server_msg(&said_by("bob", "waves", true), None)[0];
+        let join = ServerMsg::Join {
+            time: "2026-11-27T09:15:03Z".into(),
+            id: 9,
+            nickname: "bob".into(),
+        };
+        let join = &server_msg(&join, None)[0];
+        assert_eq!(body(action), "* bob waves");
+        assert_eq!(body(join), "-- bob joined");
+        // Even a nickname made of the markers cannot make one look like the other.
+        let forged = &server_msg(&said_by("-", "bob joined", true), None)[0];
+        assert_eq!(body(forged), "* - bob joined");
     }
 
     #[test]

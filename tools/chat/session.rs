@@ -1,7 +1,6 @@
 //! The main loop of the terminal client: one connection at a time, printed one line per
 //! event, and the policy for coming back after a drop.
 
-use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
@@ -12,7 +11,8 @@ use tlschat::{ByeCode, ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
 use crate::command::{self, Command};
-use crate::{catchup, read_input, render, Event};
+use crate::output::Output;
+use crate::{catchup, editor, read_input, render, safe, Event};
 
 /// How long to wait for the server to close after we said `quit`.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
@@ -42,7 +42,11 @@ pub struct Session {
     backoff: Backoff,
     shown: catchup::Shown,
     events: Sender<Event>,
-    stdout: io::Stdout,
+    output: Output,
+    /// Use the line editor once logged in (a person at a terminal).
+    interactive: bool,
+    /// Who is online, for the editor's Tab completion.
+    names: editor::Names,
 }
 
 impl Session {
@@ -70,12 +74,30 @@ impl Session {
             backoff: Backoff::default(),
             shown: catchup::Shown::default(),
             events,
-            stdout: io::stdout(),
+            output: Output::plain(options.json),
+            interactive: editor::wanted(options.json),
+            names: editor::Names::default(),
         }
     }
 
     /// Reacts to events until the program is done, with its outcome.
     pub fn run(&mut self, inbox: &mpsc::Receiver<Event>) -> Result<(), String> {
+        let outcome = self.react(inbox);
+        self.output.finish();
+        outcome
+    }
+
+    /// Whether the line editor is (going to be) in use.
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// Whether the editor's prompt is still on the last line of the screen.
+    pub fn on_prompt(&self) -> bool {
+        self.output.on_prompt()
+    }
+
+    fn react(&mut self, inbox: &mpsc::Receiver<Event>) -> Result<(), String> {
         loop {
             let deadline = match (self.leaving, self.retry_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -163,7 +185,7 @@ impl Session {
             // A comeback is announced by "! Reconnected" once welcomed.
             NetEvent::Connected { server, .. } if !self.json && self.me.is_none() => {
                 self.print(&format!(
-                    "[{}] * Connected to {server}, logging in",
+                    "[{}] -- Connected to {server}, logging in",
                     render::clock(SystemTime::now())
                 ));
             }
@@ -196,6 +218,7 @@ impl Session {
             ServerMsg::Bye { code, .. } => self.bye = Some(*code),
             _ => {}
         }
+        self.names.observe(&msg);
         // What a replay repeats of what we already printed is not printed again.
         let Some(msg) = self.shown.fresh(msg) else {
             return;
@@ -205,7 +228,7 @@ impl Session {
         }
         if self.json {
             let line = tlschat::encode(&msg);
-            self.write(&String::from_utf8_lossy(&line));
+            self.write(&safe::json(&String::from_utf8_lossy(&line)));
         } else {
             for line in render::server_msg(&msg, self.me) {
                 self.print(&line);
@@ -292,7 +315,19 @@ impl Session {
 
     /// Reads stdin on its own thread once logged in, so that lines typed (or piped) early
     /// are sent after the login rather than refused.
-    fn start_reading_input(&self) {
+    fn start_reading_input(&mut self) {
+        if self.interactive {
+            match editor::start(self.events.clone(), self.names.clone()) {
+                Ok(printer) => {
+                    self.output = Output::Editor(printer);
+                    return;
+                }
+                Err(e) => {
+                    self.interactive = false;
+                    self.note(&format!("! No line editing on this terminal ({e})"));
+                }
+            }
+        }
         let events = self.events.clone();
         let spawned = thread::Builder::new()
             .name("stdin".into())
@@ -309,8 +344,10 @@ impl Session {
     }
 
     /// A line from this program rather than the server: stdout, or stderr when stdout is
-    /// reserved for JSON.
+    /// reserved for JSON. Notes quote the server (reasons, garbled lines) and what was
+    /// typed, so they go through [`safe::inline`] too.
     fn note(&mut self, line: &str) {
+        let line = &safe::inline(line);
         if self.json {
             eprintln!("{line}");
         } else {
@@ -319,14 +356,8 @@ impl Session {
     }
 
     fn write(&mut self, text: &str) {
-        let mut out = self.stdout.lock();
-        if out
-            .write_all(text.as_bytes())
-            .and_then(|_| out.flush())
-            .is_err()
-        {
+        if self.output.write(text).is_err() {
             // Nobody reads our output any more (a closed pipe): leave the room.
-            drop(out);
             self.leave();
         }
     }

@@ -10,6 +10,9 @@ pub mod room;
 pub mod text;
 pub mod timeline;
 
+#[cfg(test)]
+mod properties;
+
 pub use connection::{Connection, Phase};
 pub use input::{Completer, History};
 pub use line::{Kind, Line};
