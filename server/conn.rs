@@ -15,7 +15,7 @@
 //! it once the peer reads; until then frames wait in the queue, and past the byte budget the
 //! connection is cut off as too slow without anyone waiting for it.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
@@ -260,11 +260,42 @@ impl Conn {
         self.flush();
     }
 
-    /// Blocks until the peer sends something (no lock held). `Ok(0)`: it closed, or the
-    /// server shut the socket down ([`Conn::closed`] says which).
-    pub fn read(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
-        self.socket.set_read_timeout(timeout)?;
-        (&self.socket).read(buf)
+    /// Waits, holding no lock, until the peer sent something or closed (`Ok(true)`), or
+    /// `timeout` passed (`Ok(false)`). A socket the server shut down reads as closed.
+    pub fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
+        let mut poll = libc::pollfd {
+            fd: self.socket.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(timeout.as_millis().max(1)).unwrap_or(i32::MAX);
+        // SAFETY: `poll` is one valid pollfd for a descriptor owned by `self.socket`.
+        match unsafe { libc::poll(&mut poll, 1, ms) } {
+            n if n > 0 => Ok(true),
+            0 => Ok(false),
+            _ => match io::Error::last_os_error() {
+                e if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Reads what has arrived, without waiting. `Ok(0)`: the peer closed, or the server shut
+    /// the socket down ([`Conn::closed`] says which).
+    pub fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is a live buffer of the given length.
+        let n = unsafe {
+            libc::recv(
+                self.socket.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n.unsigned_abs())
     }
 
     /// Decrypts the first `n` bytes of `buf` (ciphertext just read) into `lines`, reusing

@@ -10,13 +10,13 @@ use tlschat::{encode, ErrorCode, ServerMsg};
 use crate::tls::{Tls, Wire};
 
 /// Completes the TLS handshake by `deadline`, or says (for the log) why not. A peer that
-/// speaks plain text is answered with a one-line hint first. `buf` is scratch space.
+/// speaks plain text is answered with a one-line hint first.
 pub fn accept(
     socket: &TcpStream,
     acceptor: &SslAcceptor,
     deadline: Instant,
-    buf: &mut [u8],
 ) -> Result<Tls, String> {
+    let mut buf = [0u8; 4096];
     match speaks_tls(socket, deadline) {
         Ok(true) => {}
         Ok(false) => return Err(plaintext_hint(socket)),
@@ -33,7 +33,7 @@ pub fn accept(
             Ok(()) => return sent.map(|()| tls).map_err(|e| failed(&e)),
             Err(e) if e.code() == SslErrorCode::WANT_READ => {
                 sent.map_err(|e| failed(&e))?;
-                let n = read_by(socket, buf, deadline).map_err(|e| failed(&e))?;
+                let n = read_by(socket, &mut buf, deadline).map_err(|e| failed(&e))?;
                 if n == 0 {
                     return Err("closed during the TLS handshake".into());
                 }

@@ -10,7 +10,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use openssl::ssl::SslAcceptor;
 use tlschat::framing::{LineBuffer, LineTooLong};
@@ -65,13 +65,12 @@ const READ_CHUNK: usize = 4 * 1024;
 /// Serves one connection until it ends; returns what to log.
 /// `slot` counts the connection against its address's limits for as long as it lasts.
 pub fn serve(socket: TcpStream, peer: SocketAddr, slot: Slot, shared: &Shared) -> String {
-    let mut buf = [0u8; READ_CHUNK];
     let deadline = Instant::now() + shared.options.handshake_timeout;
-    let tls = match handshake::accept(&socket, &shared.acceptor, deadline, &mut buf) {
+    let tls = match handshake::accept(&socket, &shared.acceptor, deadline) {
         Ok(tls) => tls,
         Err(outcome) => return outcome,
     };
-    crate::slim::after_handshake();
+    crate::slim::going_idle();
     let _ = socket.set_nodelay(true);
     let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let budget = shared.options.send_budget;
@@ -99,7 +98,7 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, slot: Slot, shared: &Shared) -
             .map(|(rate, burst)| TokenBucket::new(rate, burst)),
         strikes: 0,
     };
-    let end = session.run(&mut buf);
+    let end = session.run();
     if let Some(id) = session.id {
         if end.dropped {
             shared.room.disconnect(id, &conn, &end.reason);
@@ -136,32 +135,28 @@ enum Next {
 }
 
 impl Session<'_> {
-    fn run(&mut self, buf: &mut [u8]) -> Ending {
+    fn run(&mut self) -> Ending {
         let opts = &self.shared.options;
         let login_deadline = Instant::now() + opts.login_timeout;
         let mut last_heard = Instant::now();
         let mut pinged = false;
         let mut lines = LineBuffer::new(MAX_LINE);
         // The handshake's last read may have brought the first lines along: start with them.
-        let mut n = 0;
+        let mut read = false;
         loop {
-            let received = self.conn.receive(buf, n, &mut lines);
-            let was_in = self.id.is_some();
-            if let Err(end) = self.handle_lines(&mut lines) {
-                return end;
+            match self.step(&mut lines, read) {
+                Ok(true) => {
+                    last_heard = Instant::now();
+                    pinged = false;
+                }
+                Ok(false) => {}
+                Err(end) => return end,
             }
-            self.conn.flush();
-            if !was_in && self.id.is_some() {
-                // Logging in ran deep (the welcome, a first flush for the whole room): most
-                // users then sit idle, so hand those pages back.
-                crate::slim::release_unused_stack();
-            }
-            match received {
-                Ok(Received::More) => {}
-                Ok(Received::PeerClosed) => return self.gone(None),
-                Err(e) => return dropped(format!("TLS error ({e})")),
-            }
-            n = loop {
+            // Most users sit idle most of the time: what handling that input needed (the
+            // read buffer, a flush for the whole room, OpenSSL's per-thread state) goes back.
+            crate::slim::going_idle();
+            read = true;
+            loop {
                 let idle_deadline = last_heard
                     + if pinged {
                         opts.idle_timeout
@@ -172,40 +167,61 @@ impl Session<'_> {
                     None => idle_deadline.min(login_deadline),
                     Some(_) => idle_deadline,
                 };
-                let wait = deadline
-                    .saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(1));
-                match self.conn.read(buf, Some(wait)) {
-                    Ok(0) => return self.gone(None),
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        let now = Instant::now();
-                        if self.id.is_none() && now >= login_deadline {
-                            return self.close(ByeCode::LoginTimeout, "no login in time");
-                        }
-                        if now >= idle_deadline {
-                            if pinged {
-                                self.close(ByeCode::Idle, "idle for too long");
-                                return dropped("idle for too long");
-                            }
-                            pinged = true;
-                            if let Err(end) = self.reply(encode(&ServerMsg::Ping)) {
-                                return end;
-                            }
-                            self.conn.flush();
-                        }
-                    }
+                let wait = deadline.saturating_duration_since(Instant::now());
+                match self.conn.wait_readable(wait) {
+                    Ok(true) => break,
+                    Ok(false) => {}
                     Err(e) => return self.gone(Some(e)),
                 }
-            };
-            last_heard = Instant::now();
-            pinged = false;
+                let now = Instant::now();
+                if self.id.is_none() && now >= login_deadline {
+                    return self.close(ByeCode::LoginTimeout, "no login in time");
+                }
+                if now >= idle_deadline {
+                    if pinged {
+                        self.close(ByeCode::Idle, "idle for too long");
+                        return dropped("idle for too long");
+                    }
+                    pinged = true;
+                    if let Err(end) = self.reply(encode(&ServerMsg::Ping)) {
+                        return end;
+                    }
+                    self.conn.flush();
+                }
+            }
+        }
+    }
+
+    /// Reads what the peer sent (if `read`), decrypts it and handles every complete line;
+    /// `Ok(true)` if anything arrived. The read buffer lives in this frame only, so that an
+    /// idle connection's stack does not keep it.
+    #[inline(never)]
+    fn step(&mut self, lines: &mut LineBuffer, read: bool) -> Result<bool, Ending> {
+        let mut buf = [0u8; READ_CHUNK];
+        let n = if read {
+            match self.conn.read_now(&mut buf) {
+                Ok(0) => return Err(self.gone(None)),
+                Ok(n) => n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    return Ok(false)
+                }
+                Err(e) => return Err(self.gone(Some(e))),
+            }
+        } else {
+            0
+        };
+        let received = self.conn.receive(&mut buf, n, lines);
+        self.handle_lines(lines)?;
+        self.conn.flush();
+        match received {
+            Ok(Received::More) => Ok(n > 0),
+            Ok(Received::PeerClosed) => Err(self.gone(None)),
+            Err(e) => Err(dropped(format!("TLS error ({e})"))),
         }
     }
 

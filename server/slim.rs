@@ -13,8 +13,9 @@ extern "C" {
     fn OPENSSL_thread_stop();
 }
 
-/// Hands back this thread's OpenSSL state and the pages of its stack below the caller's.
-pub fn after_handshake() {
+/// Hands back this thread's OpenSSL state and the pages of its stack below the caller's:
+/// for a connection thread about to wait for its peer.
+pub fn going_idle() {
     // SAFETY: OPENSSL_thread_stop only frees state owned by the calling thread, and OpenSSL
     // makes it again on the next call that needs it.
     unsafe { OPENSSL_thread_stop() };
@@ -23,7 +24,7 @@ pub fn after_handshake() {
 
 /// Tells the kernel it may drop the pages of this thread's stack below the current frame:
 /// they hold nothing live, and are faulted in again (zeroed) if the thread ever goes as deep.
-pub fn release_unused_stack() {
+fn release_unused_stack() {
     let here = 0u8;
     let sp = std::ptr::addr_of!(here) as usize;
     // SAFETY: pthread_getattr_np fills `attr` for the calling thread, which is destroyed
@@ -43,7 +44,7 @@ pub fn release_unused_stack() {
             return;
         }
         const PAGE: usize = 4096;
-        const MARGIN: usize = 2 * PAGE;
+        const MARGIN: usize = 1024;
         let low = (base as usize).div_ceil(PAGE) * PAGE;
         let high = (sp.saturating_sub(MARGIN)) / PAGE * PAGE;
         if high > low {
