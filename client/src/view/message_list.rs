@@ -21,6 +21,16 @@ pub fn at_bottom(value: f64, page_size: f64, upper: f64) -> bool {
     upper - (value + page_size) <= BOTTOM_SLACK
 }
 
+/// A row as drawn: see [`MessageList::drawn_rows`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnRow {
+    pub text: String,
+    /// Top edge in the scrolled window's coordinates.
+    pub top: f32,
+    /// The whole row is inside the viewport.
+    pub whole: bool,
+}
+
 /// Scroll state shared by the adjustment's signal handlers.
 #[derive(Default)]
 struct Scroll {
@@ -37,6 +47,7 @@ pub struct MessageList {
     pub store: gio::ListStore,
     pub scrolled: gtk::ScrolledWindow,
     pub jump: gtk::Button,
+    list_view: gtk::ListView,
     scroll: Rc<Scroll>,
 }
 
@@ -91,6 +102,7 @@ impl MessageList {
             store,
             scrolled,
             jump,
+            list_view,
             scroll: Rc::new(Scroll::default()),
         };
         list.scroll.sticky.set(true);
@@ -119,19 +131,29 @@ impl MessageList {
             }
         ));
         let scroll = Rc::clone(&self.scroll);
-        adj.connect_changed(move |adj| {
-            if scroll.sticky.get() {
-                scroll_to_bottom(adj);
+        adj.connect_changed(clone!(
+            #[weak(rename_to = list_view)]
+            self.list_view,
+            move |_| {
+                if scroll.sticky.get() {
+                    // `changed` comes during layout; scroll once it is done, when the rows
+                    // have their real heights (a row still unmeasured scrolls to nowhere).
+                    glib::idle_add_local_once(clone!(
+                        #[weak]
+                        list_view,
+                        move || scroll_to_end(&list_view)
+                    ));
+                }
             }
-        });
+        ));
         let scroll = Rc::clone(&self.scroll);
         self.jump.connect_clicked(clone!(
-            #[weak]
-            adj,
+            #[weak(rename_to = list_view)]
+            self.list_view,
             move |jump| {
                 scroll.sticky.set(true);
                 scroll.unread.set(0);
-                scroll_to_bottom(&adj);
+                scroll_to_end(&list_view);
                 update_jump(jump, &scroll);
             }
         ));
@@ -166,7 +188,45 @@ impl MessageList {
 
     /// Scrolls to the newest message.
     pub fn scroll_to_bottom(&self) {
-        scroll_to_bottom(&self.scrolled.vadjustment());
+        scroll_to_end(&self.list_view);
+    }
+
+    /// The rows drawn inside the visible part of the list, top to bottom: each row's text
+    /// and whether it lies wholly inside the viewport. For tests, in-process and end to end.
+    pub fn drawn_rows(&self) -> Vec<DrawnRow> {
+        let height = self.scrolled.height() as f32;
+        let mut rows = Vec::new();
+        let Some(list_view) = self.scrolled.child() else {
+            return rows;
+        };
+        let mut child = list_view.first_child();
+        while let Some(item) = child {
+            child = item.next_sibling();
+            let Some(row) = item
+                .first_child()
+                .and_then(|c| c.downcast::<gtk::Box>().ok())
+                .and_then(|b| MessageRow::from_root(&b))
+            else {
+                continue;
+            };
+            if !row.root.is_mapped() {
+                continue;
+            }
+            let Some(bounds) = row.root.compute_bounds(&self.scrolled) else {
+                continue;
+            };
+            let (top, bottom) = (bounds.y(), bounds.y() + bounds.height());
+            if bottom <= 0.0 || top >= height {
+                continue;
+            }
+            rows.push(DrawnRow {
+                text: row.text(),
+                top,
+                whole: top >= -0.5 && bottom <= height + 0.5,
+            });
+        }
+        rows.sort_by(|a, b| a.top.total_cmp(&b.top));
+        rows
     }
 
     #[cfg(test)]
@@ -192,14 +252,17 @@ impl MessageList {
     }
 }
 
-/// Scrolls to the end, now and once more after GTK has measured the new rows.
-fn scroll_to_bottom(adj: &gtk::Adjustment) {
-    adj.set_value(adj.upper() - adj.page_size());
-    glib::idle_add_local_once(clone!(
-        #[weak]
-        adj,
-        move || adj.set_value(adj.upper() - adj.page_size())
-    ));
+/// Brings the last row into view, by the list's own "scroll to item". That anchors the
+/// ListView to the row itself, so it stays in view while GTK measures rows whose height it
+/// had only estimated. Setting the adjustment instead moves a scrollbar that the ListView
+/// does not follow: the value reads "at the bottom" while older rows stay drawn.
+fn scroll_to_end(list_view: &gtk::ListView) {
+    let n = list_view.model().map_or(0, |m| m.n_items());
+    if n == 0 {
+        return;
+    }
+    // The action exists on every ListView (GTK 4.0+); `ListView::scroll_to` needs 4.12.
+    let _ = list_view.activate_action("list.scroll-to-item", Some(&(n - 1).to_variant()));
 }
 
 /// Shows the jump button, with the unread count, while the reader is scrolled up.

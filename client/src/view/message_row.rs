@@ -71,6 +71,11 @@ impl MessageRow {
         })
     }
 
+    /// The text shown, without markup.
+    pub fn text(&self) -> String {
+        self.text.text().to_string()
+    }
+
     /// Shows `line` in this row.
     pub fn bind(&self, line: &Line) {
         for class in ROW_CLASSES {
