@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use crate::confirm::{Reconcile, Unconfirmed};
 use crate::connect::{self, ConnectError};
+use crate::pacing::{Outbox, Pacer};
 use crate::pipe::{Frame, Mailbox, Pipe, PushError};
 pub use crate::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
-use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
+use crate::{decode_server, encode, ByeCode, ClientMsg, ErrorCode, ServerMsg, MAX_SERVER_LINE};
 
 /// Send a keep-alive `ping` after this long without hearing from the server.
 pub const KEEPALIVE: Duration = Duration::from_secs(30);
@@ -87,6 +88,15 @@ pub enum NetEvent {
     /// that the catch-up after reconnecting did not show either: most likely never
     /// delivered. Tell the user, so they can send them again.
     NotDelivered(Vec<ClientMsg>),
+    /// The server refused a chat message this client sent (the `error` that says so comes
+    /// as this event, not as [`NetEvent::Server`]): tell the user which, so they can retry.
+    Refused {
+        message: ClientMsg,
+        code: ErrorCode,
+        /// The server's words, for people.
+        reason: String,
+        retry_after_ms: Option<u64>,
+    },
     /// The connection is over. `reason` is a sentence for people; `retry` tells whether
     /// reconnecting may help; `detail` is for logs.
     Closed {
@@ -107,7 +117,12 @@ struct Link {
     mailbox: Option<Arc<Mailbox>>,
     cancelled: bool,
     unconfirmed: Unconfirmed,
+    /// Holds back what the server's flood control would refuse.
+    outbox: Outbox,
 }
+
+/// Messages held back by pacing before [`ClientHandle::send`] reports a backlog.
+const MAX_HELD: usize = 10_000;
 
 /// Why a message was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,10 +142,25 @@ impl std::fmt::Display for SendError {
 }
 
 impl ClientHandle {
-    /// Queues a message; it is written as soon as the connection thread wakes. A chat
-    /// message that the server never answers is reported as [`NetEvent::NotDelivered`].
+    /// Queues a message; it is written as soon as the connection thread wakes, or, past the
+    /// server's announced flood limit, as soon as the limit allows. A chat message that the
+    /// server never answers is reported as [`NetEvent::NotDelivered`].
     pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
         let mut link = self.lock();
+        match &link.mailbox {
+            None => return Err(SendError::NotConnected),
+            Some(m) if m.is_closed() => return Err(SendError::NotConnected),
+            Some(_) if link.outbox.held() >= MAX_HELD => return Err(SendError::Backlogged),
+            Some(_) => {}
+        }
+        if !link.outbox.admit(msg, Instant::now()) {
+            if link.outbox.held() == 1 {
+                // An empty frame writes nothing but wakes the connection thread, which then
+                // sleeps only until the held message may go.
+                link_push(&link, Frame::from(Vec::new()))?;
+            }
+            return Ok(());
+        }
         // Recorded under the same lock the connection thread takes to match the answer.
         link_push(&link, Frame::from(encode(msg)))?;
         link.unconfirmed.sent(msg);
@@ -211,6 +241,7 @@ fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_ev
         let mut link = handle.lock();
         link.mailbox = None;
         unanswered.extend(link.unconfirmed.take());
+        unanswered.extend(link.outbox.take_held());
     }
     let retry = matches!(closed, NetEvent::Closed { retry: true, .. });
     match &config.resume {
@@ -283,15 +314,35 @@ struct Talk<'a> {
 impl Talk<'_> {
     /// Updates what is tracked, then hands the message on.
     fn deliver<F: FnMut(NetEvent)>(&mut self, msg: ServerMsg, on_event: &mut F) {
-        if let ServerMsg::Welcome(w) = &msg {
-            self.my_id = Some(w.id);
-        }
+        let refused = {
+            let mut link = self.handle.lock();
+            if let ServerMsg::Welcome(w) = &msg {
+                self.my_id = Some(w.id);
+                let pacer = Pacer::announced(w.rate, w.burst, Instant::now());
+                link.outbox.set_pacer(pacer);
+            }
+            link.unconfirmed.observe(&msg, self.my_id)
+        };
         if let Some(resume) = self.resume {
             resume.observe(&msg);
         }
-        self.handle.lock().unconfirmed.observe(&msg, self.my_id);
         let lost = self.reconcile.observe(&msg);
-        on_event(NetEvent::Server(msg));
+        match (refused, msg) {
+            (
+                Some(message),
+                ServerMsg::Error {
+                    code,
+                    message: reason,
+                    retry_after_ms,
+                },
+            ) => on_event(NetEvent::Refused {
+                message,
+                code,
+                reason,
+                retry_after_ms,
+            }),
+            (_, msg) => on_event(NetEvent::Server(msg)),
+        }
         if let Some(lost) = lost {
             on_event(NetEvent::NotDelivered(lost));
         }
@@ -306,7 +357,11 @@ impl Talk<'_> {
         let mut quitting: Option<Instant> = None;
         loop {
             let keepalive = last_heard + if pinged { SILENCE_LIMIT } else { KEEPALIVE };
-            let deadline = quitting.map_or(keepalive, |q| q.min(keepalive));
+            let mut deadline = quitting.map_or(keepalive, |q| q.min(keepalive));
+            if quitting.is_none() {
+                let held = self.handle.lock().outbox.next_release(Instant::now());
+                deadline = held.map_or(deadline, |at| at.min(deadline));
+            }
             let wake = match pipe.wait(Some(deadline)) {
                 Ok(w) => w,
                 Err(e) => return lost(server, bye, &e.to_string()),
@@ -342,10 +397,15 @@ impl Talk<'_> {
                 quitting = Some(Instant::now() + QUIT_DRAIN);
                 continue;
             }
-            if quitting.is_some() && (wake.timed_out || wake.peer_gone.is_some()) {
+            let now = Instant::now();
+            let drained = quitting.is_some_and(|q| now >= q);
+            if quitting.is_some() && (drained || wake.peer_gone.is_some()) {
                 return closed("Disconnected", false, "closed by the user");
             }
-            if wake.timed_out {
+            if quitting.is_none() {
+                self.release_held(pipe, now);
+            }
+            if wake.timed_out && now >= keepalive {
                 if pinged {
                     return closed(
                         &format!("Lost the connection to {server}: the server stopped answering"),
@@ -362,6 +422,17 @@ impl Talk<'_> {
             if let Some(why) = wake.peer_gone {
                 return lost(server, bye, &why);
             }
+        }
+    }
+}
+
+impl Talk<'_> {
+    /// Writes the held messages that the pacer now allows, tracked like any other.
+    fn release_held(&mut self, pipe: &mut Pipe, now: Instant) {
+        let mut link = self.handle.lock();
+        for msg in link.outbox.release(now) {
+            pipe.out.extend_from_slice(&encode(&msg));
+            link.unconfirmed.sent(&msg);
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod connect;
 pub mod framing;
 pub mod limits;
 pub mod mailbox;
+pub mod pacing;
 pub mod pipe;
 pub mod reconnect;
 pub mod time;
@@ -148,6 +149,12 @@ pub struct Welcome {
     /// After a `resume`: messages in this range are no longer kept and cannot be replayed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missed: Option<SeqRange>,
+    /// Flood control: messages per second this user may send, after `burst` at once.
+    /// Absent when the server has none (or predates the field): then nothing is paced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<f64>,
 }
 
 /// An inclusive range of sequence numbers.

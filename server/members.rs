@@ -43,9 +43,19 @@ pub struct Members {
     by_id: BTreeMap<u64, Member>,
     by_nickname: HashMap<String, u64>,
     by_token: HashMap<String, u64>,
+    /// Flood control (messages per second, burst), announced in `welcome`.
+    flood: Option<(f64, f64)>,
 }
 
 impl Members {
+    /// No members yet; `welcome` will announce `flood` (messages per second, burst).
+    pub fn announcing(flood: Option<(f64, f64)>) -> Members {
+        Members {
+            flood,
+            ..Members::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
@@ -253,6 +263,10 @@ impl Members {
             replay: u64,
             #[serde(skip_serializing_if = "Option::is_none")]
             missed: Option<SeqRange>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rate: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            burst: Option<f64>,
         }
         let mut users: Vec<User> = self
             .by_id
@@ -295,6 +309,8 @@ impl Members {
             resumed,
             replay: replay.len() as u64,
             missed,
+            rate: self.flood.map(|(rate, _)| rate),
+            burst: self.flood.map(|(_, burst)| burst),
         };
         // History lines are stored serialized; splice them in rather than parse them again.
         let mut line = encode(&head);

@@ -57,6 +57,8 @@ pub struct RoomConfig {
     pub welcome_history: usize,
     /// How long a dropped member's place is kept for a `resume`; zero disables ghosts.
     pub resume_grace: Duration,
+    /// Flood control (messages per second, burst), announced in `welcome`.
+    pub flood: Option<(f64, f64)>,
 }
 
 /// The chat room shared by every connection thread.
@@ -76,7 +78,7 @@ impl Room {
     pub fn new(config: RoomConfig, history: History) -> Room {
         Room {
             state: Mutex::new(State {
-                members: Members::default(),
+                members: Members::announcing(config.flood),
                 history,
                 last_id: 0,
                 closed: false,

@@ -39,6 +39,16 @@ impl Controller {
                     }
                 }
             }
+            NetEvent::Refused {
+                code,
+                reason,
+                retry_after_ms,
+                ..
+            } => self.on_server(ServerMsg::Error {
+                code,
+                message: reason,
+                retry_after_ms,
+            }),
             NetEvent::Closed {
                 reason,
                 retry,
