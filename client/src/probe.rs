@@ -1,7 +1,7 @@
 //! A window onto what the message list draws, for end-to-end tests in another process.
 //!
 //! With `TLSCHAT_CLIENT_DRAWN_ROWS=FILE` in the environment, the client rewrites FILE (a JSON
-//! array of `{"text", "top", "whole"}`) whenever the rows drawn in the viewport change. An
+//! array of `{"text", "note", "top", "whole"}`) whenever the rows drawn in the viewport change. An
 //! adjustment can read "at the bottom" while the list draws older rows, so tests read this.
 
 use std::path::PathBuf;
@@ -38,7 +38,9 @@ pub fn start(list: &MessageList) {
 fn write(path: &std::path::Path, rows: &[DrawnRow]) -> std::io::Result<()> {
     let json: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| serde_json::json!({"text": r.text, "top": r.top, "whole": r.whole}))
+        .map(
+            |r| serde_json::json!({"text": r.text, "note": r.note, "top": r.top, "whole": r.whole}),
+        )
         .collect();
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

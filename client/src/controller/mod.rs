@@ -36,6 +36,8 @@ pub enum Event {
     Complete,
     /// A user in the sidebar was activated: start a private message.
     Query(String),
+    /// Retry pressed on a message that was not delivered (its id).
+    Retry(u64),
     /// The reconnect countdown ticks.
     Tick,
     /// The window is being closed.
@@ -108,6 +110,7 @@ impl Controller {
             Event::HistoryNext => self.history_next(),
             Event::Complete => self.complete(),
             Event::Query(nick) => self.query(&nick),
+            Event::Retry(id) => self.retry(id),
             Event::Tick => self.tick(),
             Event::Close => self.close(),
         }

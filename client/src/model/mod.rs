@@ -12,5 +12,5 @@ pub mod timeline;
 
 pub use connection::{Connection, Phase};
 pub use input::{Completer, History};
-pub use line::{Kind, Line};
+pub use line::{Delivery, Kind, Line};
 pub use room::Room;

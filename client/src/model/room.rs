@@ -17,6 +17,9 @@ const DROP_BATCH: usize = 1_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     Insert(usize, Line),
+    /// The row at this index shows this line instead.
+    Replace(usize, Line),
+    Remove(usize),
     DropFront(usize),
 }
 
@@ -36,6 +39,8 @@ pub struct Update {
     pub password_needed: bool,
     /// Worth a desktop notification: (title, body).
     pub alert: Option<(String, String)>,
+    /// One of our messages reached the room: a send is working again.
+    pub delivered: bool,
 }
 
 /// Users, our identity and the timeline.
@@ -49,6 +54,9 @@ pub struct Room {
     pub requested_nickname: String,
     /// Whether the last login carried a password.
     pub sent_password: bool,
+    /// Our messages not yet in the room's order, oldest first.
+    outgoing: Vec<outgoing::Outgoing>,
+    next_outgoing: u64,
 }
 
 impl Room {
@@ -76,6 +84,14 @@ impl Room {
     /// Applies one server message.
     pub fn apply(&mut self, msg: ServerMsg) -> Update {
         let mut up = Update::default();
+        let own_echo = match &msg {
+            ServerMsg::Message(m) => self.is_me(m.sender_id, &m.sender_nickname),
+            ServerMsg::Private(p) => self.is_me(p.sender_id, &p.sender_nickname),
+            _ => false,
+        };
+        if own_echo {
+            self.echoed(&mut up, &msg);
+        }
         match msg {
             ServerMsg::Welcome(w) => self.welcome(&mut up, w),
             ServerMsg::Message(m) => {
@@ -227,6 +243,7 @@ impl Room {
             text: m.message,
             own,
             mention,
+            delivery: Default::default(),
         }
     }
 
@@ -242,6 +259,7 @@ impl Room {
             sender: p.sender_nickname,
             text: p.message,
             mention: false,
+            delivery: Default::default(),
         }
     }
 
@@ -302,5 +320,8 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+mod outgoing;
+#[cfg(test)]
+mod outgoing_tests;
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,8 @@ pub fn at_bottom(value: f64, page_size: f64, upper: f64) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrawnRow {
     pub text: String,
+    /// The delivery note under our own message ("Sending…", "Not delivered: …").
+    pub note: Option<String>,
     /// Top edge in the scrolled window's coordinates.
     pub top: f32,
     /// The whole row is inside the viewport.
@@ -49,6 +51,8 @@ pub struct MessageList {
     pub jump: gtk::Button,
     list_view: gtk::ListView,
     scroll: Rc<Scroll>,
+    /// Holds the action the rows' Retry buttons activate.
+    actions: gio::SimpleActionGroup,
 }
 
 impl MessageList {
@@ -104,7 +108,10 @@ impl MessageList {
             jump,
             list_view,
             scroll: Rc::new(Scroll::default()),
+            actions: gio::SimpleActionGroup::new(),
         };
+        list.root
+            .insert_action_group("messages", Some(&list.actions));
         list.scroll.sticky.set(true);
         list.setup_scrolling();
         list
@@ -174,6 +181,19 @@ impl MessageList {
                             .set(self.scroll.unread.get().saturating_add(1));
                     }
                 }
+                Op::Replace(index, line) => {
+                    let index = *index as u32;
+                    if index < self.store.n_items() {
+                        let row = glib::BoxedAnyObject::new(line.clone());
+                        self.store.splice(index, 1, &[row]);
+                    }
+                }
+                Op::Remove(index) => {
+                    let index = *index as u32;
+                    if index < self.store.n_items() {
+                        self.store.remove(index);
+                    }
+                }
                 Op::DropFront(n) => {
                     let n = (*n as u32).min(self.store.n_items());
                     self.store.splice(0, n, &[] as &[glib::Object]);
@@ -189,6 +209,17 @@ impl MessageList {
     /// Scrolls to the newest message.
     pub fn scroll_to_bottom(&self) {
         scroll_to_end(&self.list_view);
+    }
+
+    /// Calls `retry` with a message's id when its Retry button is pressed.
+    pub fn connect_retry(&self, retry: impl Fn(u64) + 'static) {
+        let action = gio::SimpleAction::new("retry", Some(glib::VariantTy::UINT64));
+        action.connect_activate(move |_, id| {
+            if let Some(id) = id.and_then(|v| v.get::<u64>()) {
+                retry(id);
+            }
+        });
+        self.actions.add_action(&action);
     }
 
     /// The rows drawn inside the visible part of the list, top to bottom: each row's text
@@ -221,6 +252,7 @@ impl MessageList {
             }
             rows.push(DrawnRow {
                 text: row.text(),
+                note: row.note(),
                 top,
                 whole: top >= -0.5 && bottom <= height + 0.5,
             });

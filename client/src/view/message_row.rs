@@ -1,11 +1,16 @@
-//! One row of the message list: time, nickname, text. Rows are recycled by the ListView, so
-//! `bind` must reset everything `setup` or an earlier `bind` may have set.
+//! One row of the message list: time, nickname, text, and for a message of ours that is not
+//! in the room yet, a note ("Sending…", "Not delivered: …") with a Retry button. Rows are
+//! recycled by the ListView, so `bind` must reset everything `setup` or an earlier `bind`
+//! may have set.
 
 use gtk::prelude::*;
 use gtk::{glib, pango};
 
 use crate::model::text::{colour_index, spans, Span, PALETTE_SIZE};
-use crate::model::{Kind, Line};
+use crate::model::{Delivery, Kind, Line};
+
+/// The action a Retry button activates, with the message's id as its target.
+pub const RETRY_ACTION: &str = "messages.retry";
 
 /// The widgets of one row, created once per recycled row.
 pub struct MessageRow {
@@ -13,10 +18,16 @@ pub struct MessageRow {
     time: gtk::Label,
     nick: gtk::Label,
     text: gtk::Label,
+    /// Under the text: how delivery stands, and Retry.
+    status: gtk::Box,
+    note: gtk::Label,
+    retry: gtk::Button,
 }
 
 /// CSS classes `bind` toggles; removed before each bind so recycled rows start clean.
-const ROW_CLASSES: &[&str] = &["own", "private", "mention", "action", "notice", "error"];
+const ROW_CLASSES: &[&str] = &[
+    "own", "private", "mention", "action", "notice", "error", "pending", "failed",
+];
 
 impl MessageRow {
     /// Builds the widgets of an empty row.
@@ -47,14 +58,35 @@ impl MessageRow {
             .build();
         // A selectable label would otherwise take keyboard focus on every click.
         text.set_focus_on_click(false);
+        let note = gtk::Label::builder()
+            .css_classes(["delivery"])
+            .xalign(0.0)
+            .wrap(true)
+            .build();
+        let retry = gtk::Button::builder()
+            .label("Retry")
+            .css_classes(["retry", "flat"])
+            .action_name(RETRY_ACTION)
+            .build();
+        let status = gtk::Box::new(gtk::Orientation::Horizontal, 8);
+        status.append(&note);
+        status.append(&retry);
+        status.set_visible(false);
+        let column = gtk::Box::new(gtk::Orientation::Vertical, 2);
+        column.set_hexpand(true);
+        column.append(&text);
+        column.append(&status);
         root.append(&time);
         root.append(&nick);
-        root.append(&text);
+        root.append(&column);
         MessageRow {
             root,
             time,
             nick,
             text,
+            status,
+            note,
+            retry,
         }
     }
 
@@ -62,12 +94,19 @@ impl MessageRow {
     pub fn from_root(root: &gtk::Box) -> Option<MessageRow> {
         let time = root.first_child()?.downcast::<gtk::Label>().ok()?;
         let nick = time.next_sibling()?.downcast::<gtk::Label>().ok()?;
-        let text = nick.next_sibling()?.downcast::<gtk::Label>().ok()?;
+        let column = nick.next_sibling()?;
+        let text = column.first_child()?.downcast::<gtk::Label>().ok()?;
+        let status = text.next_sibling()?.downcast::<gtk::Box>().ok()?;
+        let note = status.first_child()?.downcast::<gtk::Label>().ok()?;
+        let retry = note.next_sibling()?.downcast::<gtk::Button>().ok()?;
         Some(MessageRow {
             root: root.clone(),
             time,
             nick,
             text,
+            status,
+            note,
+            retry,
         })
     }
 
@@ -140,6 +179,33 @@ impl MessageRow {
             .set_tooltip_text((!line.sender.is_empty()).then_some(line.sender.as_str()));
         self.nick.set_label(&nick);
         self.text.set_markup(&markup);
+        self.bind_delivery(&line.delivery);
+    }
+
+    fn bind_delivery(&self, delivery: &Delivery) {
+        match delivery {
+            Delivery::Shown => self.status.set_visible(false),
+            Delivery::Pending { .. } => {
+                self.root.add_css_class("pending");
+                self.note.set_label("Sending…");
+                self.retry.set_visible(false);
+                self.status.set_visible(true);
+            }
+            Delivery::Failed { id, reason } => {
+                self.root.add_css_class("failed");
+                self.note.set_label(&format!("Not delivered: {reason}"));
+                self.retry.set_action_target_value(Some(&id.to_variant()));
+                self.retry.set_visible(true);
+                self.status.set_visible(true);
+            }
+        }
+    }
+
+    /// What the delivery note says, when it is shown.
+    pub fn note(&self) -> Option<String> {
+        self.status
+            .is_visible()
+            .then(|| self.note.label().to_string())
     }
 }
 

@@ -2,6 +2,7 @@
 //! about the network or the controller. `window.rs` assembles them and turns their signals
 //! into controller events.
 
+pub mod compose;
 pub mod connect_bar;
 pub mod message_list;
 pub mod message_row;

@@ -13,6 +13,8 @@ use super::user_list::UserList;
 use crate::model::room::Op;
 use crate::model::{Kind, Line};
 
+mod delivery;
+
 fn chat(seq: u64, text: &str) -> Line {
     Line {
         seq: Some(seq),
@@ -22,6 +24,7 @@ fn chat(seq: u64, text: &str) -> Line {
         text: text.into(),
         own: false,
         mention: false,
+        delivery: Default::default(),
     }
 }
 
@@ -35,7 +38,7 @@ fn pump(for_: Duration) {
 }
 
 /// Runs the main loop until `done` holds, for at most `limit`; returns whether it held.
-fn pump_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+pub(super) fn pump_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + limit;
     loop {
         while glib::MainContext::default().iteration(false) {}
@@ -57,7 +60,7 @@ fn last_drawn_is(list: &MessageList, text: &str) -> bool {
 }
 
 /// Waits (generously) for the newest row, showing `text`, to be drawn at the bottom.
-fn assert_newest_drawn(list: &MessageList, text: &str) {
+pub(super) fn assert_newest_drawn(list: &MessageList, text: &str) {
     let drawn = pump_until(Duration::from_secs(5), || last_drawn_is(list, text));
     let adj = list.scrolled.vadjustment();
     assert!(
@@ -70,7 +73,7 @@ fn assert_newest_drawn(list: &MessageList, text: &str) {
     );
 }
 
-fn shown_list() -> (gtk::Window, MessageList) {
+pub(super) fn shown_list() -> (gtk::Window, MessageList) {
     let list = MessageList::new();
     let window = gtk::Window::builder()
         .default_width(500)

@@ -15,6 +15,7 @@ use async_channel::Sender;
 use gtk::prelude::*;
 use gtk::{gdk, glib};
 
+use super::compose::Compose;
 use super::connect_bar::ConnectBar;
 use super::message_list::MessageList;
 use super::status_bar::StatusBar;
@@ -61,24 +62,13 @@ impl View {
         let messages = MessageList::new();
         let users = UserList::new();
         let status = StatusBar::new();
-        let entry = gtk::Entry::builder()
-            .placeholder_text("Message the room (type /help for commands)")
-            .hexpand(true)
-            .max_length(tlschat::MAX_MESSAGE_CHARS as i32)
-            .build();
-        let send = gtk::Button::builder()
-            .label("Send")
-            .css_classes(["suggested-action"])
-            .build();
-        let compose = gtk::Box::new(gtk::Orientation::Horizontal, 8);
-        compose.add_css_class("compose");
-        compose.append(&entry);
-        compose.append(&send);
+        let compose = Compose::new();
+        let (entry, send) = (compose.entry.clone(), compose.send.clone());
 
         let chat = gtk::Box::new(gtk::Orientation::Vertical, 0);
         chat.add_css_class("chat-view");
         chat.append(&messages.root);
-        chat.append(&compose);
+        chat.append(&compose.root);
         let paned = gtk::Paned::builder()
             .orientation(gtk::Orientation::Horizontal)
             .start_child(&chat)
@@ -119,6 +109,9 @@ impl View {
             .connect_activate(move |_| send(&tx, Event::Submit));
         let tx = events.clone();
         self.send.connect_clicked(move |_| send(&tx, Event::Submit));
+        let tx = events.clone();
+        self.messages
+            .connect_retry(move |id| send(&tx, Event::Retry(id)));
         let tx = events.clone();
         self.users
             .connect_activated(move |nick| send(&tx, Event::Query(nick.to_string())));

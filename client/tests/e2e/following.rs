@@ -1,80 +1,9 @@
 //! The message list follows the conversation: whatever arrives last is drawn at the bottom
 //! of the window, read back from what the real client reports drawing (not its scrollbar).
 
-use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::harness::*;
-use tlschat::client::{ClientHandle, NetEvent};
-use tlschat::{ClientMsg, ServerMsg};
-
-/// A room with flood control off (the tester posts quickly) and a GUI joining it.
-struct Room {
-    server: String,
-    reaper: Reaper,
-    log: PathBuf,
-}
-
-impl Room {
-    fn new(name: &str) -> Room {
-        let mut reaper = Reaper(Vec::new());
-        let server = start_server_with(
-            &mut reaper,
-            "127.0.0.1:0",
-            &["--no-persist", "--no-flood-control"],
-        );
-        let log =
-            std::env::temp_dir().join(format!("tlschat-e2e-{name}-{}.log", std::process::id()));
-        let _ = std::fs::remove_file(&log);
-        let _ = std::fs::remove_file(drawn_file(&log));
-        Room {
-            server,
-            reaper,
-            log,
-        }
-    }
-
-    /// Starts the GUI and waits until its window is up, logged in.
-    fn launch_gui(&mut self, deadline: Instant, rx: &mpsc::Receiver<NetEvent>) {
-        launch_gui(&mut self.reaper, &self.server, &self.log);
-        let title = format!("tlschat: gui @ {}", self.server);
-        xdotool(&["search", "--sync", "--onlyvisible", "--name", &title]);
-        wait_for(rx, deadline, "gui to join", |e| match e {
-            NetEvent::Server(ServerMsg::Join { nickname, .. }) => (nickname == "gui").then_some(()),
-            _ => None,
-        });
-    }
-}
-
-impl Drop for Room {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.log);
-        let _ = std::fs::remove_file(drawn_file(&self.log));
-    }
-}
-
-/// Says `text` as the tester and waits for the server's echo, so it is in the history.
-fn say(tester: &ClientHandle, rx: &mpsc::Receiver<NetEvent>, text: &str, deadline: Instant) {
-    tester
-        .send(&ClientMsg::Broadcast {
-            message: text.into(),
-            action: false,
-        })
-        .expect("the tester sends");
-    wait_for(rx, deadline, text, |e| match e {
-        NetEvent::Server(ServerMsg::Message(m)) => (m.message == text).then_some(()),
-        _ => None,
-    });
-}
-
-fn joined_tester(server: &str, deadline: Instant) -> (ClientHandle, mpsc::Receiver<NetEvent>) {
-    let (tester, rx) = tester(server);
-    wait_for(&rx, deadline, "the tester's welcome", |e| {
-        matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
-    });
-    (tester, rx)
-}
 
 #[test]
 fn a_newcomer_sees_the_newest_of_sixty_history_lines() {

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tlschat::client::{self, ClientConfig, NetEvent};
+use tlschat::client::{self, ClientConfig, ClientHandle, NetEvent};
+use tlschat::{ClientMsg, ServerMsg};
 
 /// One GUI test at a time: they share the X display, and typing goes to the focused window.
 pub static DISPLAY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -202,6 +203,8 @@ pub fn drawn_file(log: &Path) -> PathBuf {
 #[derive(Debug)]
 pub struct Drawn {
     pub text: String,
+    /// The delivery note under a message of ours ("Sending…", "Not delivered: …").
+    pub note: Option<String>,
     pub whole: bool,
 }
 
@@ -212,6 +215,7 @@ pub fn drawn(log: &Path) -> Vec<Drawn> {
     rows.iter()
         .map(|r| Drawn {
             text: r["text"].as_str().unwrap_or_default().to_string(),
+            note: r["note"].as_str().map(str::to_string),
             whole: r["whole"].as_bool().unwrap_or(false),
         })
         .collect()
@@ -237,4 +241,75 @@ pub fn wait_drawn(log: &Path, deadline: Instant, what: &str, done: impl Fn(&[Dra
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A server in memory, a GUI joining it, and their files.
+pub struct Room {
+    pub server: String,
+    pub reaper: Reaper,
+    pub log: PathBuf,
+}
+
+impl Room {
+    /// A room with flood control off, so the tester can post quickly.
+    pub fn new(name: &str) -> Room {
+        Room::with_args(name, &["--no-persist", "--no-flood-control"])
+    }
+
+    /// A room whose server runs with `args`.
+    pub fn with_args(name: &str, args: &[&str]) -> Room {
+        let mut reaper = Reaper(Vec::new());
+        let server = start_server_with(&mut reaper, "127.0.0.1:0", args);
+        let log =
+            std::env::temp_dir().join(format!("tlschat-e2e-{name}-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let _ = std::fs::remove_file(drawn_file(&log));
+        Room {
+            server,
+            reaper,
+            log,
+        }
+    }
+
+    /// Starts the GUI, waits until its window is up and logged in; returns the window id.
+    pub fn launch_gui(&mut self, deadline: Instant, rx: &mpsc::Receiver<NetEvent>) -> String {
+        launch_gui(&mut self.reaper, &self.server, &self.log);
+        let title = format!("tlschat: gui @ {}", self.server);
+        let found = xdotool(&["search", "--sync", "--onlyvisible", "--name", &title]);
+        let window = found.lines().next().unwrap_or_default().trim().to_string();
+        wait_for(rx, deadline, "gui to join", |e| match e {
+            NetEvent::Server(ServerMsg::Join { nickname, .. }) => (nickname == "gui").then_some(()),
+            _ => None,
+        });
+        window
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(drawn_file(&self.log));
+    }
+}
+
+/// Says `text` as the tester and waits for the server's echo, so it is in the history.
+pub fn say(tester: &ClientHandle, rx: &mpsc::Receiver<NetEvent>, text: &str, deadline: Instant) {
+    tester
+        .send(&ClientMsg::Broadcast {
+            message: text.into(),
+            action: false,
+        })
+        .expect("the tester sends");
+    wait_for(rx, deadline, text, |e| match e {
+        NetEvent::Server(ServerMsg::Message(m)) => (m.message == text).then_some(()),
+        _ => None,
+    });
+}
+
+pub fn joined_tester(server: &str, deadline: Instant) -> (ClientHandle, mpsc::Receiver<NetEvent>) {
+    let (tester, rx) = tester(server);
+    wait_for(&rx, deadline, "the tester's welcome", |e| {
+        matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
+    });
+    (tester, rx)
 }

@@ -1,6 +1,6 @@
 use super::*;
 
-fn msg(seq: u64, sender_id: u64, sender: &str, text: &str) -> ServerMsg {
+pub(super) fn msg(seq: u64, sender_id: u64, sender: &str, text: &str) -> ServerMsg {
     ServerMsg::Message(ChatMessage {
         seq,
         time: "2026-11-27T09:15:02.123Z".into(),
@@ -24,7 +24,7 @@ fn welcome(id: u64, nickname: &str, users: Vec<User>, history: Vec<ChatMessage>)
     serde_json::from_value(json).expect("a valid welcome")
 }
 
-fn welcomed(history: Vec<ChatMessage>) -> Room {
+pub(super) fn welcomed(history: Vec<ChatMessage>) -> Room {
     let mut room = Room::default();
     let users = vec![
         User {
@@ -46,7 +46,7 @@ fn inserted(up: &Update) -> Vec<(usize, String)> {
         .iter()
         .filter_map(|op| match op {
             Op::Insert(i, line) => Some((*i, line.plain())),
-            Op::DropFront(_) => None,
+            _ => None,
         })
         .collect()
 }

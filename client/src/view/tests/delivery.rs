@@ -1,0 +1,99 @@
+//! Our own messages as drawn (pending, not delivered with Retry) and the compose counter.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use gtk::prelude::*;
+
+use super::{assert_newest_drawn, pump_until, shown_list};
+use crate::model::room::Op;
+use crate::model::{Delivery, Kind, Line};
+use crate::view::compose::Compose;
+
+fn own(text: &str, delivery: Delivery) -> Line {
+    Line {
+        seq: None,
+        time: SystemTime::now(),
+        kind: Kind::Chat { action: false },
+        sender: "alice".into(),
+        text: text.into(),
+        own: true,
+        mention: false,
+        delivery,
+    }
+}
+
+#[gtk::test]
+fn a_failed_message_is_drawn_with_its_reason_and_a_retry_that_works() {
+    let (window, list) = shown_list();
+    let retried = Rc::new(Cell::new(None));
+    let seen = Rc::clone(&retried);
+    list.connect_retry(move |id| seen.set(Some(id)));
+    list.apply(&[Op::Insert(0, own("hello", Delivery::Pending { id: 7 }))]);
+    assert_newest_drawn(&list, "hello");
+    let note = list.drawn_rows().last().and_then(|r| r.note.clone());
+    assert_eq!(note.as_deref(), Some("Sending…"));
+    let failed = Delivery::Failed {
+        id: 7,
+        reason: "sent too fast".into(),
+    };
+    list.apply(&[Op::Replace(0, own("hello", failed))]);
+    let drawn = pump_until(Duration::from_secs(5), || {
+        list.drawn_rows()
+            .last()
+            .and_then(|r| r.note.clone())
+            .as_deref()
+            == Some("Not delivered: sent too fast")
+    });
+    assert!(drawn, "{:?}", list.drawn_rows());
+    let retry = find_button(&list.root.clone().upcast(), "Retry").expect("a Retry button");
+    assert!(retry.is_mapped() && retry.is_sensitive());
+    retry.emit_clicked();
+    assert!(pump_until(Duration::from_secs(5), || retried.get() == Some(7)));
+    list.apply(&[Op::Remove(0)]);
+    assert!(pump_until(Duration::from_secs(5), || list
+        .drawn_rows()
+        .is_empty()));
+    window.destroy();
+}
+
+fn find_button(widget: &gtk::Widget, label: &str) -> Option<gtk::Button> {
+    if let Some(button) = widget.downcast_ref::<gtk::Button>() {
+        if button.label().as_deref() == Some(label) && button.is_visible() {
+            return Some(button.clone());
+        }
+    }
+    let mut child = widget.first_child();
+    while let Some(c) = child {
+        if let Some(found) = find_button(&c, label) {
+            return Some(found);
+        }
+        child = c.next_sibling();
+    }
+    None
+}
+
+#[gtk::test]
+fn the_counter_appears_near_the_limit_and_send_says_why_it_is_off() {
+    let compose = Compose::new();
+    compose.entry.set_text("short");
+    assert_eq!(compose.counter(), None);
+    assert!(compose.send.is_sensitive());
+    compose.entry.set_text(&"x".repeat(3800));
+    assert_eq!(compose.counter().as_deref(), Some("3800 / 4000"));
+    assert!(compose.send.is_sensitive());
+    let long = "y".repeat(5000);
+    compose.entry.set_text(&long);
+    assert_eq!(compose.entry.text().chars().count(), 5000, "nothing is cut");
+    assert_eq!(compose.counter().as_deref(), Some("5000 / 4000"));
+    assert!(!compose.send.is_sensitive());
+    let why = compose.send.tooltip_text().map(|t| t.to_string());
+    assert_eq!(
+        why.as_deref(),
+        Some("Too long to send: 5000 characters, and the limit is 4000. Shorten it by 1000.")
+    );
+    compose.entry.set_text("/me is fine again");
+    assert!(compose.send.is_sensitive());
+    assert_eq!(compose.send.tooltip_text(), None);
+}
