@@ -11,6 +11,7 @@
 //! [`client`] runs one, and [`reconnect`] brings it back; [`time`] and [`certs`] format the
 //! server clock and certificate fingerprints.
 
+pub mod address;
 pub mod args;
 pub mod certs;
 pub mod client;

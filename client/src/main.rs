@@ -158,7 +158,7 @@ fn start(
     view::load_css();
     let view = view::View::new(app, &options.server, &options.nickname);
     let window = view.window.clone();
-    probe::start(&view.messages);
+    probe::start(&view);
     let (tx, rx) = async_channel::unbounded();
     let controller = Controller::new(app, view, tx.clone(), ca_pem, transcript);
     glib::spawn_future_local(controller.run(rx));

@@ -87,6 +87,16 @@ impl Controller {
             ServerMsg::Welcome(w) => Some(format!("{} (protocol {})", w.server, w.protocol)),
             _ => None,
         };
+        if software.is_some() {
+            let server = self.conn.server.clone();
+            let previous = self.welcomed_server.replace(server.clone());
+            if previous.is_some_and(|p| p != server) {
+                let mut update = Update::default();
+                let divider = Line::notice(SystemTime::now(), format!("— connected to {server} —"));
+                self.room.local(&mut update, divider);
+                self.show(update);
+            }
+        }
         let update = self.room.apply(msg);
         if let Some(software) = software {
             let fp = self.conn.fingerprint.clone();

@@ -282,15 +282,19 @@ impl Room {
     ) -> String {
         let nick = &self.requested_nickname;
         match code {
-            ErrorCode::NicknameTaken => {
-                format!("Nickname '{nick}' is taken: choose another and press Login")
-            }
+            ErrorCode::NicknameTaken => match &self.me {
+                Some(me) => format!(
+                    "Nickname '{nick}' is taken: you are still {}. Try another with /nick NAME",
+                    me.nickname
+                ),
+                None => format!("Nickname '{nick}' is taken: choose another and press Login"),
+            },
             ErrorCode::NicknameInvalid => format!("Nickname '{nick}' cannot be used: {message}"),
             ErrorCode::AuthFailed if self.sent_password => {
                 "Wrong password: type it again and press Login".into()
             }
             ErrorCode::AuthFailed => {
-                "This server needs a password: type it in the Password box and press Login".into()
+                "This room needs a password: type it in the Password box and press Login".into()
             }
             ErrorCode::RateLimited => {
                 let secs = retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);

@@ -145,10 +145,16 @@ impl MessageList {
                 if scroll.sticky.get() {
                     // `changed` comes during layout; scroll once it is done, when the rows
                     // have their real heights (a row still unmeasured scrolls to nowhere).
+                    let scroll = Rc::clone(&scroll);
                     glib::idle_add_local_once(clone!(
                         #[weak]
                         list_view,
-                        move || scroll_to_end(&list_view)
+                        move || {
+                            // The reader may have scrolled up in between.
+                            if scroll.sticky.get() {
+                                scroll_to_end(&list_view)
+                            }
+                        }
                     ));
                 }
             }

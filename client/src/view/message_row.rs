@@ -66,7 +66,6 @@ impl MessageRow {
         let retry = gtk::Button::builder()
             .label("Retry")
             .css_classes(["retry", "flat"])
-            .action_name(RETRY_ACTION)
             .build();
         let status = gtk::Box::new(gtk::Orientation::Horizontal, 8);
         status.append(&note);
@@ -188,6 +187,7 @@ impl MessageRow {
             Delivery::Pending { .. } => {
                 self.root.add_css_class("pending");
                 self.note.set_label("Sending…");
+                self.retry.set_action_name(None);
                 self.retry.set_visible(false);
                 self.status.set_visible(true);
             }
@@ -195,6 +195,7 @@ impl MessageRow {
                 self.root.add_css_class("failed");
                 self.note.set_label(&format!("Not delivered: {reason}"));
                 self.retry.set_action_target_value(Some(&id.to_variant()));
+                self.retry.set_action_name(Some(RETRY_ACTION));
                 self.retry.set_visible(true);
                 self.status.set_visible(true);
             }

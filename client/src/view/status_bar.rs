@@ -123,7 +123,6 @@ impl StatusBar {
         }
     }
 
-    #[cfg(test)]
     /// The text shown now.
     pub fn text(&self) -> String {
         self.label.label().to_string()

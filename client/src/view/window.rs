@@ -101,9 +101,11 @@ impl View {
             // Unbounded, so this never blocks the UI; it fails only once the loop is gone.
             let _ = events.try_send(event);
         };
-        let tx = events.clone();
-        self.connect_bar
-            .connect_login(move || send(&tx, Event::Login));
+        let (tx, tx2) = (events.clone(), events.clone());
+        self.connect_bar.connect_login(
+            move || send(&tx2, Event::Button),
+            move || send(&tx, Event::Login),
+        );
         let tx = events.clone();
         self.entry
             .connect_activate(move |_| send(&tx, Event::Submit));

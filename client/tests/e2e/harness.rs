@@ -208,10 +208,23 @@ pub struct Drawn {
     pub whole: bool,
 }
 
+/// What the GUI last reported showing (see the client's `probe.rs`).
+fn shown(log: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(drawn_file(log)).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// The status bar's sentence and the Login button's label, as the GUI last showed them.
+pub fn status_and_button(log: &Path) -> (String, String) {
+    let shown = shown(log);
+    let text = |key: &str| shown[key].as_str().unwrap_or_default().to_string();
+    (text("status"), text("button"))
+}
+
 /// The rows the GUI last reported drawing, top to bottom.
 pub fn drawn(log: &Path) -> Vec<Drawn> {
-    let text = std::fs::read_to_string(drawn_file(log)).unwrap_or_default();
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+    let shown = shown(log);
+    let rows = shown["rows"].as_array().cloned().unwrap_or_default();
     rows.iter()
         .map(|r| Drawn {
             text: r["text"].as_str().unwrap_or_default().to_string(),

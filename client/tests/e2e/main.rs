@@ -3,6 +3,7 @@
 //!
 //! Needs DISPLAY and xdotool (run under `xvfb-run -a`); without them the tests fail and say why.
 
+mod connecting;
 mod delivery;
 mod following;
 mod harness;

@@ -150,6 +150,21 @@ fn errors_say_what_happened() {
         Some("Nickname 'bob' is taken: choose another and press Login")
     );
     let mut room = welcomed(vec![]);
+    room.requested_nickname = "bob".into();
+    let up = room.apply(ServerMsg::error(ErrorCode::NicknameTaken, "taken"));
+    assert!(!up.login_refused, "a refused rename keeps the connection");
+    assert_eq!(
+        up.status.as_deref(),
+        Some("Nickname 'bob' is taken: you are still alice. Try another with /nick NAME")
+    );
+    let mut room = Room::default();
+    let up = room.apply(ServerMsg::error(ErrorCode::AuthFailed, "wrong password"));
+    assert!(up.login_refused && up.password_needed);
+    assert_eq!(
+        up.status.as_deref(),
+        Some("This room needs a password: type it in the Password box and press Login")
+    );
+    let mut room = welcomed(vec![]);
     let up = room.apply(ServerMsg::Error {
         code: ErrorCode::RateLimited,
         message: "too fast".into(),

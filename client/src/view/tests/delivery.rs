@@ -97,3 +97,25 @@ fn the_counter_appears_near_the_limit_and_send_says_why_it_is_off() {
     assert!(compose.send.is_sensitive());
     assert_eq!(compose.send.tooltip_text(), None);
 }
+
+#[gtk::test]
+fn the_server_field_says_what_is_wrong_and_the_button_follows_the_phase() {
+    use crate::view::connect_bar::ConnectBar;
+    let bar = ConnectBar::new("127.0.0.1:abc", "alice");
+    let why = tlschat::address::parse_server(&bar.server.text())
+        .err()
+        .map(|e| e.to_string());
+    bar.show_server_problem(why.as_deref());
+    assert_eq!(
+        bar.server_problem().as_deref(),
+        Some("'abc' is not a port number: use digits, such as 127.0.0.1:8888")
+    );
+    assert_eq!(bar.server.text(), "127.0.0.1:abc", "what was typed stays");
+    bar.show_server_problem(None);
+    assert_eq!(bar.server_problem(), None);
+    bar.set_button("Disconnect");
+    assert_eq!(bar.login.label().as_deref(), Some("Disconnect"));
+    assert!(!bar.login.has_css_class("suggested-action"));
+    bar.set_button("Reconnect now");
+    assert!(bar.login.has_css_class("suggested-action"));
+}
