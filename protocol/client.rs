@@ -101,11 +101,13 @@ pub enum NetEvent {
         retry_after_ms: Option<u64>,
     },
     /// The connection is over. `reason` is a sentence for people; `retry` tells whether
-    /// reconnecting may help; `detail` is for logs.
+    /// reconnecting may help; `detail` is for logs; `fingerprint` is the certificate the
+    /// server presented when it was not trusted, for the user to check.
     Closed {
         reason: String,
         retry: bool,
         detail: String,
+        fingerprint: Option<String>,
     },
 }
 
@@ -237,6 +239,7 @@ fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_ev
             reason: e.to_string(),
             retry: e.is_transient(),
             detail: e.detail(),
+            fingerprint: e.presented_fingerprint(),
         },
     };
     let mut unanswered = reconcile.take();

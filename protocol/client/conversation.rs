@@ -15,6 +15,7 @@ pub(super) fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
         reason: reason.into(),
         retry,
         detail: detail.into(),
+        fingerprint: None,
     }
 }
 

@@ -78,7 +78,15 @@ impl Controller {
                 reason,
                 retry,
                 detail,
-            } => self.on_closed(&reason, retry, &detail),
+                fingerprint,
+            } => {
+                self.on_closed(&reason, retry, &detail);
+                if let Some(fingerprint) = fingerprint {
+                    self.view
+                        .status
+                        .set_untrusted(&self.conn.server, &fingerprint);
+                }
+            }
         }
     }
 

@@ -33,6 +33,8 @@ pub struct StatusBar {
     server: gtk::Label,
     fingerprint: gtk::Label,
     software: gtk::Label,
+    /// Under the details: how to trust a certificate that was not trusted.
+    hint: gtk::Label,
 }
 
 impl StatusBar {
@@ -85,6 +87,14 @@ impl StatusBar {
             grid.attach(&name, 0, row as i32 + 1, 1, 1);
             grid.attach(value, 1, row as i32 + 1, 1, 1);
         }
+        let hint = gtk::Label::builder()
+            .xalign(0.0)
+            .wrap(true)
+            .max_width_chars(48)
+            .css_classes(["untrusted-hint"])
+            .visible(false)
+            .build();
+        grid.attach(&hint, 0, 4, 2, 1);
         let popover = gtk::Popover::builder().child(&grid).build();
         let info = gtk::MenuButton::builder()
             .icon_name("channel-insecure-symbolic")
@@ -103,6 +113,7 @@ impl StatusBar {
             server,
             fingerprint,
             software,
+            hint,
         };
         bar.set_connection(None, None, None);
         bar
@@ -139,6 +150,7 @@ impl StatusBar {
         self.fingerprint.set_label(fingerprint.unwrap_or("—"));
         self.software
             .set_label(software.filter(|s| !s.is_empty()).unwrap_or("—"));
+        self.hint.set_visible(false);
         match fingerprint {
             Some(fp) => {
                 self.info.set_icon_name("channel-secure-symbolic");
@@ -151,6 +163,31 @@ impl StatusBar {
                 self.info.set_tooltip_text(Some("Not connected"));
             }
         }
+    }
+
+    /// Shows the certificate `server` presented and we did not trust, and how to trust it.
+    pub fn set_untrusted(&self, server: &str, fingerprint: &str) {
+        self.server.set_label(server);
+        self.fingerprint.set_label(fingerprint);
+        self.software.set_label("—");
+        self.hint.set_label(
+            "Not trusted: this certificate is not signed by your CA, or not made for this \
+             address. If the fingerprint above is the one your server's operator gave you, \
+             start the client with --ca FILE, FILE being the CA certificate that signed it.",
+        );
+        self.hint.set_visible(true);
+        self.info.set_icon_name("dialog-warning-symbolic");
+        self.info.set_tooltip_text(Some(&format!(
+            "Not trusted; the server presented certificate SHA-256: {fingerprint}"
+        )));
+    }
+
+    #[cfg(test)]
+    /// The how-to-trust text, when it is shown.
+    pub fn hint(&self) -> Option<String> {
+        self.hint
+            .is_visible()
+            .then(|| self.hint.label().to_string())
     }
 
     #[cfg(test)]

@@ -231,8 +231,8 @@ fn user_list_counts_and_marks_you() {
 #[gtk::test]
 fn status_bar_shows_state_and_fingerprint() {
     let bar = StatusBar::new();
-    bar.set("Connected as alice (#3) to 127.0.0.1:8888", Tone::Online);
-    assert_eq!(bar.text(), "Connected as alice (#3) to 127.0.0.1:8888");
+    bar.set("Connected as alice to 127.0.0.1:8888", Tone::Online);
+    assert_eq!(bar.text(), "Connected as alice to 127.0.0.1:8888");
     bar.set_connection(
         Some("127.0.0.1:8888"),
         Some("AB:CD:EF"),
@@ -245,6 +245,16 @@ fn status_bar_shows_state_and_fingerprint() {
         .is_some_and(|t| t.contains("AB:CD:EF")));
     bar.set_connection(None, None, None);
     assert_eq!(bar.fingerprint(), "—");
+    assert_eq!(bar.hint(), None);
+    bar.set_untrusted("10.0.0.9:8888", "12:34:56");
+    assert_eq!(
+        bar.fingerprint(),
+        "12:34:56",
+        "what the server presented, not —"
+    );
+    assert!(bar.hint().is_some_and(|h| h.contains("--ca FILE")));
+    bar.set_connection(None, None, None);
+    assert_eq!(bar.hint(), None);
 }
 
 #[gtk::test]
