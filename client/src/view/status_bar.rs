@@ -92,7 +92,6 @@ impl StatusBar {
             .wrap(true)
             .max_width_chars(48)
             .css_classes(["untrusted-hint"])
-            .visible(false)
             .build();
         grid.attach(&hint, 0, 4, 2, 1);
         let popover = gtk::Popover::builder().child(&grid).build();
@@ -150,7 +149,7 @@ impl StatusBar {
         self.fingerprint.set_label(fingerprint.unwrap_or("—"));
         self.software
             .set_label(software.filter(|s| !s.is_empty()).unwrap_or("—"));
-        self.hint.set_visible(false);
+        self.hint.set_label("");
         match fingerprint {
             Some(fp) => {
                 self.info.set_icon_name("channel-secure-symbolic");
@@ -175,7 +174,6 @@ impl StatusBar {
              address. If the fingerprint above is the one your server's operator gave you, \
              start the client with --ca FILE, FILE being the CA certificate that signed it.",
         );
-        self.hint.set_visible(true);
         self.info.set_icon_name("dialog-warning-symbolic");
         self.info.set_tooltip_text(Some(&format!(
             "Not trusted; the server presented certificate SHA-256: {fingerprint}"
@@ -185,9 +183,7 @@ impl StatusBar {
     #[cfg(test)]
     /// The how-to-trust text, when it is shown.
     pub fn hint(&self) -> Option<String> {
-        self.hint
-            .is_visible()
-            .then(|| self.hint.label().to_string())
+        Some(self.hint.label().to_string()).filter(|h| !h.is_empty())
     }
 
     #[cfg(test)]

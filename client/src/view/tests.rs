@@ -252,7 +252,11 @@ fn status_bar_shows_state_and_fingerprint() {
         "12:34:56",
         "what the server presented, not —"
     );
-    assert!(bar.hint().is_some_and(|h| h.contains("--ca FILE")));
+    let hint = bar.hint();
+    assert!(
+        hint.as_deref().is_some_and(|h| h.contains("--ca FILE")),
+        "{hint:?}"
+    );
     bar.set_connection(None, None, None);
     assert_eq!(bar.hint(), None);
 }
