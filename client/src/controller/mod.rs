@@ -164,6 +164,8 @@ impl Controller {
         };
         self.view.window.set_title(Some(&title));
         self.view.connect_bar.set_button(self.conn.button().label());
+        let who = self.room.me.as_ref().map(|m| (m.nickname.as_str(), m.id));
+        self.view.status.set_identity(who);
     }
 
     /// A desktop notification, only when the window is not in front.

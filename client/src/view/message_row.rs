@@ -205,7 +205,7 @@ impl MessageRow {
     /// What the delivery note says, when it is shown.
     pub fn note(&self) -> Option<String> {
         self.status
-            .is_visible()
+            .get_visible()
             .then(|| self.note.label().to_string())
     }
 }

@@ -33,6 +33,8 @@ pub struct StatusBar {
     server: gtk::Label,
     fingerprint: gtk::Label,
     software: gtk::Label,
+    /// Our nickname and the server's id for us, kept out of the status line.
+    identity: gtk::Label,
     /// Under the details: how to trust a certificate that was not trusted.
     hint: gtk::Label,
 }
@@ -56,6 +58,7 @@ impl StatusBar {
         fingerprint.add_css_class("fingerprint");
         fingerprint.set_max_width_chars(48);
         let software = value_label();
+        let identity = value_label();
         let grid = gtk::Grid::builder()
             .row_spacing(6)
             .column_spacing(12)
@@ -74,6 +77,7 @@ impl StatusBar {
             ("Server", &server),
             ("Certificate SHA-256", &fingerprint),
             ("Software", &software),
+            ("You", &identity),
         ]
         .into_iter()
         .enumerate()
@@ -93,7 +97,7 @@ impl StatusBar {
             .max_width_chars(48)
             .css_classes(["untrusted-hint"])
             .build();
-        grid.attach(&hint, 0, 4, 2, 1);
+        grid.attach(&hint, 0, 5, 2, 1);
         let popover = gtk::Popover::builder().child(&grid).build();
         let info = gtk::MenuButton::builder()
             .icon_name("channel-insecure-symbolic")
@@ -112,6 +116,7 @@ impl StatusBar {
             server,
             fingerprint,
             software,
+            identity,
             hint,
         };
         bar.set_connection(None, None, None);
@@ -162,6 +167,12 @@ impl StatusBar {
                 self.info.set_tooltip_text(Some("Not connected"));
             }
         }
+    }
+
+    /// Shows who we are in the connection details: `alice (user #3)`, or a dash.
+    pub fn set_identity(&self, who: Option<(&str, u64)>) {
+        let text = who.map(|(nick, id)| format!("{nick} (user #{id})"));
+        self.identity.set_label(text.as_deref().unwrap_or("—"));
     }
 
     /// Shows the certificate `server` presented and we did not trust, and how to trust it.

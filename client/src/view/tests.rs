@@ -200,7 +200,7 @@ fn old_rows_are_dropped_from_the_front() {
 #[gtk::test]
 fn user_list_counts_and_marks_you() {
     let users = UserList::new();
-    assert_eq!(users.heading.label(), "Nobody online");
+    assert_eq!(users.heading.label(), "Not connected");
     let people = vec![
         User {
             id: 1,
@@ -226,6 +226,22 @@ fn user_list_counts_and_marks_you() {
     users.set_users(&people[..1], Some(2));
     assert_eq!(users.count(), 1);
     assert_eq!(users.heading.label(), "Online — 1");
+    let numbered: Vec<User> = ["user10", "user2", "User1"]
+        .iter()
+        .zip(10..)
+        .map(|(n, id)| User {
+            id,
+            nickname: n.to_string(),
+        })
+        .collect();
+    users.set_users(&numbered, Some(10));
+    let order: Vec<String> = (0..3)
+        .filter_map(|i| users.list.row_at_index(i))
+        .map(|r| r.widget_name().to_string())
+        .collect();
+    assert_eq!(order, ["User1", "user2", "user10"]);
+    users.set_users(&[], None);
+    assert_eq!(users.heading.label(), "Not connected");
 }
 
 #[gtk::test]

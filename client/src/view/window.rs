@@ -32,7 +32,12 @@ pub struct View {
     pub entry: gtk::Entry,
     pub send: gtk::Button,
     pub status: StatusBar,
+    /// In the header bar of a narrow window: shows or hides the user list.
+    pub users_toggle: gtk::ToggleButton,
 }
+
+/// Below this width the user list folds away behind [`View::users_toggle`].
+const NARROW: i32 = 700;
 
 impl View {
     /// Builds the window (not yet shown) with the connection fields filled in.
@@ -56,6 +61,12 @@ impl View {
         titles.append(&title);
         titles.append(&subtitle);
         let header = gtk::HeaderBar::builder().title_widget(&titles).build();
+        let users_toggle = gtk::ToggleButton::builder()
+            .icon_name("system-users-symbolic")
+            .tooltip_text("Show who is online")
+            .visible(false)
+            .build();
+        header.pack_end(&users_toggle);
         window.set_titlebar(Some(&header));
 
         let connect_bar = ConnectBar::new(server, nickname);
@@ -83,7 +94,7 @@ impl View {
         content.append(&status.root);
         window.set_child(Some(&content));
 
-        View {
+        let view = View {
             window,
             subtitle,
             connect_bar,
@@ -92,7 +103,27 @@ impl View {
             entry,
             send,
             status,
-        }
+            users_toggle,
+        };
+        view.fold_when_narrow();
+        view
+    }
+
+    /// Folds the user list behind a header button when the window is narrow, so the
+    /// conversation and the connection fields keep their room.
+    fn fold_when_narrow(&self) {
+        let (users, toggle) = (self.users.root.clone(), self.users_toggle.clone());
+        let apply = move |window: &gtk::ApplicationWindow| {
+            let narrow = window.default_width() < NARROW;
+            toggle.set_visible(narrow);
+            users.set_visible(!narrow || toggle.is_active());
+        };
+        apply(&self.window);
+        let again = apply.clone();
+        self.window
+            .connect_default_width_notify(move |window| again(window));
+        let window = self.window.clone();
+        self.users_toggle.connect_toggled(move |_| apply(&window));
     }
 
     /// Routes widget signals to the controller as [`Event`]s.

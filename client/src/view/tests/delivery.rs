@@ -119,3 +119,18 @@ fn the_server_field_says_what_is_wrong_and_the_button_follows_the_phase() {
     bar.set_button("Reconnect now");
     assert!(bar.login.has_css_class("suggested-action"));
 }
+
+#[gtk::test]
+fn a_narrow_window_folds_the_user_list_behind_a_button() {
+    let app = gtk::Application::new(None::<&str>, gtk::gio::ApplicationFlags::NON_UNIQUE);
+    let view = crate::view::View::new(&app, "127.0.0.1:8888", "alice");
+    // `get_visible` is each widget's own flag: the window is never shown here.
+    assert!(view.users.root.get_visible() && !view.users_toggle.get_visible());
+    view.window.set_default_size(600, 500);
+    assert!(!view.users.root.get_visible(), "folded away");
+    assert!(view.users_toggle.get_visible());
+    view.users_toggle.set_active(true);
+    assert!(view.users.root.get_visible(), "shown on demand");
+    view.window.set_default_size(1000, 680);
+    assert!(view.users.root.get_visible() && !view.users_toggle.get_visible());
+}
