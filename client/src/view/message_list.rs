@@ -9,9 +9,18 @@ use gtk::glib::clone;
 use gtk::prelude::*;
 use gtk::{gio, glib};
 
+use super::days::{self, Item};
 use super::message_row::MessageRow;
 use crate::model::room::Op;
 use crate::model::Line;
+
+/// A store item for `line`; its day mark is set by [`days::refresh`].
+fn new_item(line: &Line) -> glib::BoxedAnyObject {
+    glib::BoxedAnyObject::new(Item {
+        line: line.clone(),
+        first_of_day: false,
+    })
+}
 
 /// How close to the end (in pixels) still counts as "at the bottom".
 const BOTTOM_SLACK: f64 = 24.0;
@@ -27,6 +36,8 @@ pub struct DrawnRow {
     pub text: String,
     /// The delivery note under our own message ("Sending…", "Not delivered: …").
     pub note: Option<String>,
+    /// The day heading above the row ("Today", "Yesterday", a date), if it starts a day.
+    pub day: Option<String>,
     /// Top edge in the scrolled window's coordinates.
     pub top: f32,
     /// The whole row is inside the viewport.
@@ -77,7 +88,8 @@ impl MessageList {
                 .item()
                 .and_then(|o| o.downcast::<glib::BoxedAnyObject>().ok());
             if let (Some(row), Some(line)) = (row, line) {
-                row.bind(&line.borrow::<Line>());
+                let item = line.borrow::<Item>();
+                row.bind(&item.line, item.first_of_day);
             }
         });
         let selection = gtk::NoSelection::new(Some(store.clone()));
@@ -179,8 +191,8 @@ impl MessageList {
                 Op::Insert(index, line) => {
                     let index = (*index as u32).min(self.store.n_items());
                     let appended = index == self.store.n_items();
-                    self.store
-                        .insert(index, &glib::BoxedAnyObject::new(line.clone()));
+                    self.store.insert(index, &new_item(line));
+                    days::refresh(&self.store, index, index + 1);
                     if appended && !self.scroll.sticky.get() {
                         self.scroll
                             .unread
@@ -190,19 +202,21 @@ impl MessageList {
                 Op::Replace(index, line) => {
                     let index = *index as u32;
                     if index < self.store.n_items() {
-                        let row = glib::BoxedAnyObject::new(line.clone());
-                        self.store.splice(index, 1, &[row]);
+                        self.store.splice(index, 1, &[new_item(line)]);
+                        days::refresh(&self.store, index, index + 1);
                     }
                 }
                 Op::Remove(index) => {
                     let index = *index as u32;
                     if index < self.store.n_items() {
                         self.store.remove(index);
+                        days::refresh(&self.store, index, index);
                     }
                 }
                 Op::DropFront(n) => {
                     let n = (*n as u32).min(self.store.n_items());
                     self.store.splice(0, n, &[] as &[glib::Object]);
+                    days::refresh(&self.store, 0, 0);
                 }
             }
         }
@@ -259,6 +273,7 @@ impl MessageList {
             rows.push(DrawnRow {
                 text: row.text(),
                 note: row.note(),
+                day: row.day_heading(),
                 top,
                 whole: top >= -0.5 && bottom <= height + 0.5,
             });

@@ -4,6 +4,8 @@
 //! may have set.
 
 use gtk::prelude::*;
+use std::time::SystemTime;
+
 use gtk::{glib, pango};
 
 use crate::model::text::{colour_index, spans, Span, PALETTE_SIZE};
@@ -15,6 +17,8 @@ pub const RETRY_ACTION: &str = "messages.retry";
 /// The widgets of one row, created once per recycled row.
 pub struct MessageRow {
     pub root: gtk::Box,
+    /// Above the first row of a day: "Today", "Yesterday", a date.
+    day: gtk::Label,
     time: gtk::Label,
     nick: gtk::Label,
     text: gtk::Label,
@@ -32,8 +36,13 @@ const ROW_CLASSES: &[&str] = &[
 impl MessageRow {
     /// Builds the widgets of an empty row.
     pub fn new() -> MessageRow {
-        let root = gtk::Box::new(gtk::Orientation::Horizontal, 10);
-        root.add_css_class("msg");
+        let root = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        let day = gtk::Label::builder()
+            .css_classes(["day"])
+            .visible(false)
+            .build();
+        let line = gtk::Box::new(gtk::Orientation::Horizontal, 10);
+        line.add_css_class("msg");
         let time = gtk::Label::builder()
             .css_classes(["time"])
             .valign(gtk::Align::Start)
@@ -75,11 +84,14 @@ impl MessageRow {
         column.set_hexpand(true);
         column.append(&text);
         column.append(&status);
-        root.append(&time);
-        root.append(&nick);
-        root.append(&column);
+        line.append(&time);
+        line.append(&nick);
+        line.append(&column);
+        root.append(&day);
+        root.append(&line);
         MessageRow {
             root,
+            day,
             time,
             nick,
             text,
@@ -91,7 +103,9 @@ impl MessageRow {
 
     /// Finds the row widgets again from the root box a ListItem holds.
     pub fn from_root(root: &gtk::Box) -> Option<MessageRow> {
-        let time = root.first_child()?.downcast::<gtk::Label>().ok()?;
+        let day = root.first_child()?.downcast::<gtk::Label>().ok()?;
+        let line = day.next_sibling()?;
+        let time = line.first_child()?.downcast::<gtk::Label>().ok()?;
         let nick = time.next_sibling()?.downcast::<gtk::Label>().ok()?;
         let column = nick.next_sibling()?;
         let text = column.first_child()?.downcast::<gtk::Label>().ok()?;
@@ -100,6 +114,7 @@ impl MessageRow {
         let retry = note.next_sibling()?.downcast::<gtk::Button>().ok()?;
         Some(MessageRow {
             root: root.clone(),
+            day,
             time,
             nick,
             text,
@@ -109,15 +124,30 @@ impl MessageRow {
         })
     }
 
+    /// The box of time, nickname and text, which the row's CSS classes style.
+    fn line_box(&self) -> gtk::Widget {
+        self.time
+            .parent()
+            .unwrap_or_else(|| self.root.clone().upcast())
+    }
+
     /// The text shown, without markup.
     pub fn text(&self) -> String {
         self.text.text().to_string()
     }
 
-    /// Shows `line` in this row.
-    pub fn bind(&self, line: &Line) {
+    /// Shows `line` in this row, under its day's heading if it is the day's first.
+    pub fn bind(&self, line: &Line, first_of_day: bool) {
+        self.day.set_visible(first_of_day);
+        if first_of_day {
+            self.day
+                .set_label(&super::days::day_label(line.time, SystemTime::now()));
+        }
+        let Some(row) = self.time.parent() else {
+            return;
+        };
         for class in ROW_CLASSES {
-            self.root.remove_css_class(class);
+            row.remove_css_class(class);
         }
         for i in 0..PALETTE_SIZE {
             self.nick.remove_css_class(&format!("nick-{i}"));
@@ -129,14 +159,14 @@ impl MessageRow {
         let (nick, markup) = match &line.kind {
             Kind::Chat { action: false } => (line.sender.clone(), linkify(&line.text)),
             Kind::Chat { action: true } => {
-                self.root.add_css_class("action");
+                self.line_box().add_css_class("action");
                 (
                     "*".to_string(),
                     format!("<b>{}</b> {}", esc(&line.sender), linkify(&line.text)),
                 )
             }
             Kind::Private { to, action } => {
-                self.root.add_css_class("private");
+                self.line_box().add_css_class("private");
                 let label = if line.own {
                     format!("to {}", esc(to))
                 } else {
@@ -157,19 +187,19 @@ impl MessageRow {
                 (line.sender.clone(), format!("{pill}{body}"))
             }
             Kind::Notice => {
-                self.root.add_css_class("notice");
+                self.line_box().add_css_class("notice");
                 (String::new(), esc(&line.text))
             }
             Kind::Error => {
-                self.root.add_css_class("error");
+                self.line_box().add_css_class("error");
                 (String::new(), format!("⚠ {}", esc(&line.text)))
             }
         };
         if line.own {
-            self.root.add_css_class("own");
+            self.line_box().add_css_class("own");
         }
         if line.mention {
-            self.root.add_css_class("mention");
+            self.line_box().add_css_class("mention");
         }
         if !nick.is_empty() && nick != "*" {
             self.nick.add_css_class(&colour);
@@ -185,14 +215,14 @@ impl MessageRow {
         match delivery {
             Delivery::Shown => self.status.set_visible(false),
             Delivery::Pending { .. } => {
-                self.root.add_css_class("pending");
+                self.line_box().add_css_class("pending");
                 self.note.set_label("Sending…");
                 self.retry.set_action_name(None);
                 self.retry.set_visible(false);
                 self.status.set_visible(true);
             }
             Delivery::Failed { id, reason } => {
-                self.root.add_css_class("failed");
+                self.line_box().add_css_class("failed");
                 self.note.set_label(&format!("Not delivered: {reason}"));
                 self.retry.set_action_target_value(Some(&id.to_variant()));
                 self.retry.set_action_name(Some(RETRY_ACTION));
@@ -200,6 +230,11 @@ impl MessageRow {
                 self.status.set_visible(true);
             }
         }
+    }
+
+    /// The day heading above this row, when it has one.
+    pub fn day_heading(&self) -> Option<String> {
+        self.day.get_visible().then(|| self.day.label().to_string())
     }
 
     /// What the delivery note says, when it is shown.

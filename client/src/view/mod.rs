@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod connect_bar;
+pub mod days;
 pub mod message_list;
 pub mod message_row;
 pub mod status_bar;

@@ -134,3 +134,41 @@ fn a_narrow_window_folds_the_user_list_behind_a_button() {
     view.window.set_default_size(1000, 680);
     assert!(view.users.root.get_visible() && !view.users_toggle.get_visible());
 }
+
+#[gtk::test]
+fn history_that_spans_days_has_a_heading_for_each_day() {
+    let (window, list) = shown_list();
+    let day = Duration::from_secs(24 * 3600);
+    let now = SystemTime::now();
+    let at = |time: SystemTime, text: &str| Line {
+        time,
+        ..own(text, Delivery::Shown)
+    };
+    list.apply(&[
+        Op::Insert(0, at(now - day, "yesterday one")),
+        Op::Insert(1, at(now - day, "yesterday two")),
+        Op::Insert(2, at(now, "today one")),
+    ]);
+    assert_newest_drawn(&list, "today one");
+    let days: Vec<(String, Option<String>)> = list
+        .drawn_rows()
+        .into_iter()
+        .map(|r| (r.text, r.day))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("yesterday one".to_string(), Some("Yesterday".to_string())),
+            ("yesterday two".to_string(), None),
+            ("today one".to_string(), Some("Today".to_string())),
+        ]
+    );
+    // A row slotted in before today's first keeps one heading per day.
+    list.apply(&[Op::Insert(2, at(now, "today zero"))]);
+    let ok = pump_until(Duration::from_secs(5), || {
+        let rows = list.drawn_rows();
+        rows.len() == 4 && rows[2].day.as_deref() == Some("Today") && rows[3].day.is_none()
+    });
+    assert!(ok, "{:?}", list.drawn_rows());
+    window.destroy();
+}
