@@ -68,6 +68,10 @@ impl Controller {
         };
         // A message that could not be sent stays in the entry, so nothing typed is lost.
         if sent {
+            // Writing means reading: the "New messages" line has done its job.
+            let mut update = Update::default();
+            self.room.clear_unread(&mut update);
+            self.show(update);
             self.history.push(&raw);
             self.view.entry.set_text("");
         }

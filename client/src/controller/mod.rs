@@ -13,6 +13,7 @@ use gtk::prelude::*;
 use gtk::{gio, glib};
 use tlschat::client::{NetEvent, Resume};
 
+use crate::model::room::Update;
 use crate::model::{Completer, Connection, History, Phase, Room};
 use crate::network::Network;
 use crate::transcript::Transcript;
@@ -41,6 +42,8 @@ pub enum Event {
     Query(String),
     /// Retry pressed on a message that was not delivered (its id).
     Retry(u64),
+    /// The window came to the front (true) or went to the background.
+    Focus(bool),
     /// The reconnect countdown ticks.
     Tick,
     /// The window is being closed.
@@ -118,6 +121,7 @@ impl Controller {
             Event::Complete => self.complete(),
             Event::Query(nick) => self.query(&nick),
             Event::Retry(id) => self.retry(id),
+            Event::Focus(active) => self.focus(active),
             Event::Tick => self.tick(),
             Event::Close => self.close(),
         }
@@ -166,6 +170,16 @@ impl Controller {
         self.view.connect_bar.set_button(self.conn.button().label());
         let who = self.room.me.as_ref().map(|m| (m.nickname.as_str(), m.id));
         self.view.status.set_identity(who);
+    }
+
+    /// Leaving the window clears the old "New messages" line, so that the next one marks
+    /// where the user leaves off this time; coming back keeps it in view while they read.
+    fn focus(&mut self, active: bool) {
+        if !active {
+            let mut update = Update::default();
+            self.room.clear_unread(&mut update);
+            self.show(update);
+        }
     }
 
     /// A desktop notification, only when the window is not in front.

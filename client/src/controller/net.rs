@@ -8,7 +8,7 @@ use tlschat::{ClientMsg, ErrorCode, ServerMsg};
 
 use super::Controller;
 use crate::model::room::{Op, Update};
-use crate::model::{Delivery, Line, Phase};
+use crate::model::{Delivery, Kind, Line, Phase};
 use crate::view::status_bar::Tone;
 
 impl Controller {
@@ -95,6 +95,17 @@ impl Controller {
             ServerMsg::Welcome(w) => Some(format!("{} (protocol {})", w.server, w.protocol)),
             _ => None,
         };
+        let from_others = match &msg {
+            ServerMsg::Message(m) => Some(m.sender_id),
+            ServerMsg::Private(p) => Some(p.sender_id),
+            _ => None,
+        }
+        .is_some_and(|id| self.room.me.as_ref().is_some_and(|me| me.id != id));
+        if from_others && !self.view.window.is_active() {
+            let mut update = Update::default();
+            self.room.mark_unread(&mut update);
+            self.show(update);
+        }
         if software.is_some() {
             let server = self.conn.server.clone();
             let previous = self.welcomed_server.replace(server.clone());
@@ -201,6 +212,7 @@ impl Controller {
         for op in ops {
             // A line waiting for its echo is written once the room has it (or failed).
             let line = match op {
+                Op::Insert(_, line) if line.kind == Kind::Marker => continue,
                 Op::Insert(_, line) if line.delivery == Delivery::Shown => line,
                 Op::Replace(_, line) => line,
                 _ => continue,

@@ -13,6 +13,8 @@ pub enum Kind {
     Notice,
     /// Something went wrong and the user should know (a message not delivered, say).
     Error,
+    /// "New messages": where the user left off while the window was in the background.
+    Marker,
 }
 
 /// Where a line this user sent stands; everything else is simply shown.
@@ -87,6 +89,7 @@ impl Line {
             }
             Kind::Notice => format!("-- {}", self.text),
             Kind::Error => format!("!! {}", self.text),
+            Kind::Marker => format!("-- {} --", self.text),
         }
     }
 }

@@ -70,6 +70,27 @@ impl Room {
         self.users.iter().map(|u| u.nickname.clone()).collect()
     }
 
+    /// Marks where the user left off, before the next line, unless already marked.
+    pub fn mark_unread(&mut self, up: &mut Update) {
+        if self.timeline.marker_index().is_some() {
+            return;
+        }
+        let index = self.timeline.place_marker();
+        let line = Line {
+            kind: Kind::Marker,
+            ..Line::notice(SystemTime::now(), "New messages")
+        };
+        up.ops.push(Op::Insert(index, line));
+    }
+
+    /// Takes the "New messages" line away (the user came back and read).
+    pub fn clear_unread(&mut self, up: &mut Update) {
+        if let Some(index) = self.timeline.marker_index() {
+            self.timeline.remove(index);
+            up.ops.push(Op::Remove(index));
+        }
+    }
+
     /// The connection ended: nobody is known to be online, and we are nobody.
     pub fn disconnected(&mut self) {
         self.users.clear();

@@ -16,6 +16,8 @@ enum Row {
     Local,
     /// A message this user sent, by its local id, not yet in the room's order.
     Outgoing(u64),
+    /// The "New messages" line.
+    Marker,
 }
 
 /// The `seq` (if any) of every row of the message list, in display order.
@@ -41,7 +43,7 @@ impl Timeline {
             match row {
                 Row::Seq(s) if *s > seq => index = i,
                 Row::Seq(_) => break,
-                Row::Local | Row::Outgoing(_) => {}
+                Row::Local | Row::Outgoing(_) | Row::Marker => {}
             }
         }
         self.rows.insert(index, Row::Seq(seq));
@@ -52,6 +54,17 @@ impl Timeline {
     pub fn place_outgoing(&mut self, id: u64) -> usize {
         self.rows.push(Row::Outgoing(id));
         self.rows.len() - 1
+    }
+
+    /// Claims a row at the end for the "New messages" line; returns its index.
+    pub fn place_marker(&mut self) -> usize {
+        self.rows.push(Row::Marker);
+        self.rows.len() - 1
+    }
+
+    /// Where the "New messages" line is.
+    pub fn marker_index(&self) -> Option<usize> {
+        self.rows.iter().rposition(|r| *r == Row::Marker)
     }
 
     /// Where outgoing message `id` is shown.

@@ -30,7 +30,7 @@ pub struct MessageRow {
 
 /// CSS classes `bind` toggles; removed before each bind so recycled rows start clean.
 const ROW_CLASSES: &[&str] = &[
-    "own", "private", "mention", "action", "notice", "error", "pending", "failed",
+    "own", "private", "mention", "action", "notice", "error", "pending", "failed", "marker",
 ];
 
 impl MessageRow {
@@ -188,6 +188,10 @@ impl MessageRow {
             }
             Kind::Notice => {
                 self.line_box().add_css_class("notice");
+                (String::new(), esc(&line.text))
+            }
+            Kind::Marker => {
+                self.line_box().add_css_class("marker");
                 (String::new(), esc(&line.text))
             }
             Kind::Error => {

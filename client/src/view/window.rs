@@ -169,6 +169,9 @@ impl View {
         self.entry.add_controller(keys);
 
         let tx = events.clone();
+        self.window
+            .connect_is_active_notify(move |w| send(&tx, Event::Focus(w.is_active())));
+        let tx = events.clone();
         self.window.connect_close_request(move |_| {
             send(&tx, Event::Close);
             // The controller says goodbye to the server, then closes the window.

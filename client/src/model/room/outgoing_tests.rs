@@ -3,7 +3,7 @@
 
 use super::tests::{msg, welcomed};
 use super::*;
-use crate::model::Delivery;
+use crate::model::{Delivery, Kind};
 use tlschat::ClientMsg;
 
 fn say(text: &str) -> ClientMsg {
@@ -77,4 +77,29 @@ fn a_refused_message_keeps_its_text_and_can_be_retried() {
     assert!(matches!(up.ops.as_slice(), [Op::Remove(_)]));
     assert_eq!(room.retry(&mut Update::default(), two), None, "only once");
     assert_eq!(room.pending(), 1, "one is still on its way");
+}
+
+#[test]
+fn the_new_messages_line_marks_where_you_left_off_once() {
+    let mut room = welcomed(vec![]);
+    let mut up = Update::default();
+    room.mark_unread(&mut up);
+    room.mark_unread(&mut up);
+    let marks: Vec<usize> = up
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Insert(i, line) if line.kind == Kind::Marker => Some(*i),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(marks.len(), 1, "one line, where you left off");
+    let up = room.apply(msg(9, 1, "bob", "while you were away"));
+    assert!(matches!(up.ops.as_slice(), [Op::Insert(i, _)] if *i == marks[0] + 1));
+    let mut up = Update::default();
+    room.clear_unread(&mut up);
+    assert_eq!(up.ops, vec![Op::Remove(marks[0])]);
+    let mut up = Update::default();
+    room.clear_unread(&mut up);
+    assert!(up.ops.is_empty());
 }
