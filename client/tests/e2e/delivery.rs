@@ -48,3 +48,41 @@ fn thirty_lines_typed_quickly_all_reach_the_room_in_order() {
     assert!(!transcript.contains("Not delivered"), "{transcript}");
     tester.quit();
 }
+
+#[test]
+fn a_new_messages_line_marks_where_you_left_off() {
+    let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    require_display();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut room = Room::new("marker");
+    let (tester, rx) = joined_tester(&room.server, deadline);
+    let window = room.launch_gui(deadline, &rx);
+    say(&tester, &rx, "seen before leaving", deadline);
+    wait_drawn_last(&room.log, "seen before leaving", deadline);
+    // Another window takes the focus, so the chat window is in the background.
+    let other = Command::new(env!("CARGO_BIN_EXE_client"))
+        .args(["--nickname", "elsewhere"])
+        .spawn()
+        .expect("start a second window");
+    room.reaper.0.push(other);
+    let found = xdotool(&["search", "--sync", "--onlyvisible", "--name", "^tlschat$"]);
+    let other_window = found.lines().next().unwrap_or_default().trim().to_string();
+    xdotool(&["windowfocus", "--sync", &other_window]);
+    say(&tester, &rx, "said while you were away", deadline);
+    wait_drawn(&room.log, deadline, "the New messages line", |rows| {
+        let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+        texts.ends_with(&["New messages", "said while you were away"])
+    });
+    let transcript = wait_for_transcript(&room.log, "<tester> said while you were away", deadline);
+    assert!(!transcript.contains("New messages"), "{transcript}");
+    // Back, and writing: the line has done its job.
+    xdotool(&["windowfocus", "--sync", &window]);
+    xdotool(&["type", "--delay", "10", "back"]);
+    xdotool(&["key", "Return"]);
+    wait_drawn(&room.log, deadline, "no New messages line", |rows| {
+        rows.last()
+            .is_some_and(|r| r.text == "back" && r.note.is_none())
+            && rows.iter().all(|r| r.text != "New messages")
+    });
+    tester.quit();
+}
