@@ -183,6 +183,7 @@ fn run() -> Result<(), Error> {
                 max_users: options.max_users,
                 welcome_history: options.history,
                 resume_grace: options.resume_grace,
+                flood: options.flood,
             },
             history,
         ),

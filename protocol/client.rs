@@ -12,9 +12,13 @@ use std::time::{Duration, Instant};
 
 use crate::confirm::{Reconcile, Unconfirmed};
 use crate::connect::{self, ConnectError};
+use crate::pacing::Outbox;
 use crate::pipe::{Frame, Mailbox, Pipe, PushError};
 pub use crate::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
-use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
+
+mod conversation;
+use crate::{encode, ClientMsg, ErrorCode, ServerMsg, MAX_SERVER_LINE};
+use conversation::{closed, Talk};
 
 /// Send a keep-alive `ping` after this long without hearing from the server.
 pub const KEEPALIVE: Duration = Duration::from_secs(30);
@@ -87,12 +91,23 @@ pub enum NetEvent {
     /// that the catch-up after reconnecting did not show either: most likely never
     /// delivered. Tell the user, so they can send them again.
     NotDelivered(Vec<ClientMsg>),
+    /// The server refused a chat message this client sent (the `error` that says so comes
+    /// as this event, not as [`NetEvent::Server`]): tell the user which, so they can retry.
+    Refused {
+        message: ClientMsg,
+        code: ErrorCode,
+        /// The server's words, for people.
+        reason: String,
+        retry_after_ms: Option<u64>,
+    },
     /// The connection is over. `reason` is a sentence for people; `retry` tells whether
-    /// reconnecting may help; `detail` is for logs.
+    /// reconnecting may help; `detail` is for logs; `fingerprint` is the certificate the
+    /// server presented when it was not trusted, for the user to check.
     Closed {
         reason: String,
         retry: bool,
         detail: String,
+        fingerprint: Option<String>,
     },
 }
 
@@ -107,7 +122,12 @@ struct Link {
     mailbox: Option<Arc<Mailbox>>,
     cancelled: bool,
     unconfirmed: Unconfirmed,
+    /// Holds back what the server's flood control would refuse.
+    outbox: Outbox,
 }
+
+/// Messages held back by pacing before [`ClientHandle::send`] reports a backlog.
+const MAX_HELD: usize = 10_000;
 
 /// Why a message was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,10 +147,25 @@ impl std::fmt::Display for SendError {
 }
 
 impl ClientHandle {
-    /// Queues a message; it is written as soon as the connection thread wakes. A chat
-    /// message that the server never answers is reported as [`NetEvent::NotDelivered`].
+    /// Queues a message; it is written as soon as the connection thread wakes, or, past the
+    /// server's announced flood limit, as soon as the limit allows. A chat message that the
+    /// server never answers is reported as [`NetEvent::NotDelivered`].
     pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
         let mut link = self.lock();
+        match &link.mailbox {
+            None => return Err(SendError::NotConnected),
+            Some(m) if m.is_closed() => return Err(SendError::NotConnected),
+            Some(_) if link.outbox.held() >= MAX_HELD => return Err(SendError::Backlogged),
+            Some(_) => {}
+        }
+        if !link.outbox.admit(msg, Instant::now()) {
+            if link.outbox.held() == 1 {
+                // An empty frame writes nothing but wakes the connection thread, which then
+                // sleeps only until the held message may go.
+                link_push(&link, Frame::from(Vec::new()))?;
+            }
+            return Ok(());
+        }
         // Recorded under the same lock the connection thread takes to match the answer.
         link_push(&link, Frame::from(encode(msg)))?;
         link.unconfirmed.sent(msg);
@@ -204,6 +239,7 @@ fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_ev
             reason: e.to_string(),
             retry: e.is_transient(),
             detail: e.detail(),
+            fingerprint: e.presented_fingerprint(),
         },
     };
     let mut unanswered = reconcile.take();
@@ -211,6 +247,7 @@ fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_ev
         let mut link = handle.lock();
         link.mailbox = None;
         unanswered.extend(link.unconfirmed.take());
+        unanswered.extend(link.outbox.take_held());
     }
     let retry = matches!(closed, NetEvent::Closed { retry: true, .. });
     match &config.resume {
@@ -261,123 +298,4 @@ fn connect_and_talk<F: FnMut(NetEvent)>(
         my_id: None,
     };
     Ok(talk.run(&mut pipe, on_event))
-}
-
-fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
-    NetEvent::Closed {
-        reason: reason.into(),
-        retry,
-        detail: detail.into(),
-    }
-}
-
-/// One connection's conversation after login, and what it keeps track of.
-struct Talk<'a> {
-    server: &'a str,
-    resume: Option<&'a Resume>,
-    handle: &'a ClientHandle,
-    reconcile: &'a mut Reconcile,
-    my_id: Option<u64>,
-}
-
-impl Talk<'_> {
-    /// Updates what is tracked, then hands the message on.
-    fn deliver<F: FnMut(NetEvent)>(&mut self, msg: ServerMsg, on_event: &mut F) {
-        if let ServerMsg::Welcome(w) = &msg {
-            self.my_id = Some(w.id);
-        }
-        if let Some(resume) = self.resume {
-            resume.observe(&msg);
-        }
-        self.handle.lock().unconfirmed.observe(&msg, self.my_id);
-        let lost = self.reconcile.observe(&msg);
-        on_event(NetEvent::Server(msg));
-        if let Some(lost) = lost {
-            on_event(NetEvent::NotDelivered(lost));
-        }
-    }
-
-    fn run<F: FnMut(NetEvent)>(&mut self, pipe: &mut Pipe, on_event: &mut F) -> NetEvent {
-        let server = self.server;
-        let mut last_heard = Instant::now();
-        let mut pinged = false;
-        let mut bye: Option<(ByeCode, String)> = None;
-        // After the user quits, the server's last words (echoes, `bye`) are still read.
-        let mut quitting: Option<Instant> = None;
-        loop {
-            let keepalive = last_heard + if pinged { SILENCE_LIMIT } else { KEEPALIVE };
-            let deadline = quitting.map_or(keepalive, |q| q.min(keepalive));
-            let wake = match pipe.wait(Some(deadline)) {
-                Ok(w) => w,
-                Err(e) => return lost(server, bye, &e.to_string()),
-            };
-            if wake.input {
-                last_heard = Instant::now();
-                pinged = false;
-            }
-            loop {
-                let line = match pipe.lines.next_line() {
-                    Ok(Some(line)) => line,
-                    Ok(None) => break,
-                    Err(_) => {
-                        let reason =
-                            format!("{server} sent a line longer than {MAX_SERVER_LINE} bytes");
-                        return closed(&reason, true, "line too long");
-                    }
-                };
-                match decode_server(line) {
-                    Ok(ServerMsg::Ping) => pipe.out.extend_from_slice(&encode(&ClientMsg::Pong)),
-                    Ok(ServerMsg::Bye { code, reason }) => {
-                        bye = Some((code, reason.clone()));
-                        on_event(NetEvent::Server(ServerMsg::Bye { code, reason }));
-                    }
-                    Ok(msg) => self.deliver(msg, on_event),
-                    Err(e) => on_event(NetEvent::Garbled(e.detail)),
-                }
-            }
-            if let Some(last_words) = wake.close_requested {
-                if pipe.send_now(&last_words).is_err() {
-                    return closed("Disconnected", false, "closed by the user");
-                }
-                quitting = Some(Instant::now() + QUIT_DRAIN);
-                continue;
-            }
-            if quitting.is_some() && (wake.timed_out || wake.peer_gone.is_some()) {
-                return closed("Disconnected", false, "closed by the user");
-            }
-            if wake.timed_out {
-                if pinged {
-                    return closed(
-                        &format!("Lost the connection to {server}: the server stopped answering"),
-                        true,
-                        "keep-alive timed out",
-                    );
-                }
-                pinged = true;
-                pipe.out.extend_from_slice(&encode(&ClientMsg::Ping));
-            }
-            if let Err(e) = pipe.flush() {
-                return lost(server, bye, &e.to_string());
-            }
-            if let Some(why) = wake.peer_gone {
-                return lost(server, bye, &why);
-            }
-        }
-    }
-}
-
-/// The `Closed` event for a connection that ended, explained by the server's `bye` if any.
-fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent {
-    match bye {
-        Some((code, reason)) => {
-            let retry = code.invites_reconnect();
-            closed(
-                &format!("Disconnected by {server}: {reason}"),
-                retry,
-                detail,
-            )
-        }
-        None if detail == "connection aborted" => closed("Disconnected", false, detail),
-        None => closed(&format!("Lost the connection to {server}"), true, detail),
-    }
 }

@@ -25,8 +25,9 @@ impl Unconfirmed {
     }
 
     /// Takes the answer to a tracked message off the list: an echo from `my_id`, or an error
-    /// that refuses a chat message (the error itself tells the user).
-    pub fn observe(&mut self, msg: &ServerMsg, my_id: Option<u64>) {
+    /// that refuses a chat message. Returns the refused message: the server answers in
+    /// order, so it is the oldest one still unanswered.
+    pub fn observe(&mut self, msg: &ServerMsg, my_id: Option<u64>) -> Option<ClientMsg> {
         match msg {
             ServerMsg::Message(m) if Some(m.sender_id) == my_id => {
                 self.remove_first(|sent| is_echo(sent, &m.message, m.action, None))
@@ -34,11 +35,10 @@ impl Unconfirmed {
             ServerMsg::Private(p) if Some(p.sender_id) == my_id => {
                 self.remove_first(|sent| is_echo(sent, &p.message, p.action, Some(&p.to_nickname)))
             }
-            ServerMsg::Error { code, .. } if refuses_chat(*code) => {
-                self.sent.pop_front();
-            }
+            ServerMsg::Error { code, .. } if refuses_chat(*code) => return self.sent.pop_front(),
             _ => {}
         }
+        None
     }
 
     /// Everything still unanswered, oldest first.
@@ -125,6 +125,16 @@ impl Reconcile {
     }
 }
 
+/// Whether `echo` (a `message` or `private` from the server) is `sent` coming back; the
+/// caller checks that its sender is this user.
+pub fn answers(sent: &ClientMsg, echo: &ServerMsg) -> bool {
+    match echo {
+        ServerMsg::Message(m) => is_echo(sent, &m.message, m.action, None),
+        ServerMsg::Private(p) => is_echo(sent, &p.message, p.action, Some(&p.to_nickname)),
+        _ => false,
+    }
+}
+
 /// Whether `sent` is the message the server echoed as `text` (the server trims text).
 fn is_echo(sent: &ClientMsg, text: &str, action: bool, to: Option<&str>) -> bool {
     match (sent, to) {
@@ -195,6 +205,8 @@ mod tests {
             resumed: false,
             replay,
             missed: None,
+            rate: None,
+            burst: None,
         })
     }
 
@@ -205,13 +217,20 @@ mod tests {
             u.sent(&say(text));
         }
         u.sent(&ClientMsg::Ping);
-        u.observe(&echo(1, 9, "one"), Some(9));
-        u.observe(&echo(2, 8, "two"), Some(9)); // someone else's
-        u.observe(
+        assert_eq!(u.observe(&echo(1, 9, "one"), Some(9)), None);
+        assert_eq!(u.observe(&echo(2, 8, "two"), Some(9)), None); // someone else's
+        let refused = u.observe(
             &ServerMsg::error(ErrorCode::RateLimited, "slow down"),
             Some(9),
         );
+        assert_eq!(
+            refused,
+            Some(say("two")),
+            "the refusal names what it refused"
+        );
         assert_eq!(u.take(), vec![say("three")]);
+        assert!(answers(&say(" hi "), &echo(3, 9, "hi")));
+        assert!(!answers(&say("hi"), &echo(3, 9, "ho")));
     }
 
     #[test]

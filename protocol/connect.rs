@@ -30,7 +30,12 @@ pub enum ConnectError {
     /// TCP failed: refused, unreachable, timed out...
     Tcp { server: String, error: io::Error },
     /// The server's certificate is not signed by the trusted CA, or not for this name.
-    Untrusted { server: String, detail: String },
+    /// `fingerprint` is the SHA-256 of the certificate it presented, when it could be read.
+    Untrusted {
+        server: String,
+        detail: String,
+        fingerprint: Option<String>,
+    },
     /// The TLS handshake failed for another reason (for example a plaintext server).
     Tls { server: String, detail: String },
 }
@@ -52,7 +57,7 @@ impl fmt::Display for ConnectError {
             }
             ConnectError::Untrusted { server, .. } => write!(
                 f,
-                "The certificate of {server} is not trusted: it is not signed by your CA or not made for this address"
+                "The certificate of {server} is not trusted: it is not signed by your CA or not made for this address. If it is your server, start the client with --ca and the CA certificate that signed it"
             ),
             ConnectError::Tls { server, .. } => write!(
                 f,
@@ -74,6 +79,15 @@ impl ConnectError {
             | ConnectError::Untrusted { detail, .. }
             | ConnectError::Tls { detail, .. } => detail.clone(),
             ConnectError::Tcp { error, .. } => format!("{error} ({:?})", error.kind()),
+        }
+    }
+
+    /// The fingerprint of a certificate that was presented but not trusted, so the user
+    /// can compare it with the one the server's operator announces.
+    pub fn presented_fingerprint(&self) -> Option<String> {
+        match self {
+            ConnectError::Untrusted { fingerprint, .. } => fingerprint.clone(),
+            _ => None,
         }
     }
 
@@ -181,7 +195,19 @@ pub fn connect_with(
         .map_err(&tcp_error)?;
     let tls = match connector.connect(host, Transport::new(socket, deadline)) {
         Ok(tls) => tls,
-        Err(HandshakeError::Failure(e)) => return Err(classify_tls(server, e)),
+        Err(HandshakeError::Failure(e)) => {
+            return Err(match classify_tls(server, e) {
+                ConnectError::Untrusted { server, detail, .. } => {
+                    let fingerprint = presented_fingerprint(peer, host, timeout);
+                    ConnectError::Untrusted {
+                        server,
+                        detail,
+                        fingerprint,
+                    }
+                }
+                other => other,
+            })
+        }
         Err(HandshakeError::WouldBlock(_)) => {
             return Err(tcp_error(io::ErrorKind::TimedOut.into()))
         }
@@ -212,6 +238,7 @@ fn classify_tls(server: &str, error: native_tls::Error) -> ConnectError {
         ConnectError::Untrusted {
             server: server.into(),
             detail,
+            fingerprint: None,
         }
     } else if let Some(io) = std::error::Error::source(&error)
         .and_then(|s| s.downcast_ref::<io::Error>())
@@ -237,6 +264,23 @@ fn classify_tls(server: &str, error: native_tls::Error) -> ConnectError {
             detail,
         }
     }
+}
+
+/// The fingerprint of the certificate `peer` presents, read over a second handshake that
+/// trusts anything: only to show the user what the server presented, never to talk to it.
+fn presented_fingerprint(peer: SocketAddr, host: &str, timeout: Duration) -> Option<String> {
+    let connector = TlsConnector::builder()
+        .danger_accept_invalid_certs(true)
+        .danger_accept_invalid_hostnames(true)
+        .build()
+        .ok()?;
+    let socket = TcpStream::connect_timeout(&peer, timeout).ok()?;
+    socket.set_read_timeout(Some(timeout)).ok()?;
+    socket.set_write_timeout(Some(timeout)).ok()?;
+    let mut tls = connector.connect(host, socket).ok()?;
+    let der = tls.peer_certificate().ok()??.to_der().ok()?;
+    let _ = tls.shutdown();
+    Some(certs::fingerprint(&der))
 }
 
 /// The host part of `HOST:PORT` or `[V6]:PORT`, used to verify the certificate.

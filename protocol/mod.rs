@@ -11,6 +11,7 @@
 //! [`client`] runs one, and [`reconnect`] brings it back; [`time`] and [`certs`] format the
 //! server clock and certificate fingerprints.
 
+pub mod address;
 pub mod args;
 pub mod certs;
 pub mod client;
@@ -20,6 +21,7 @@ pub mod framing;
 pub mod limits;
 pub mod mailbox;
 pub mod nickname;
+pub mod pacing;
 pub mod pipe;
 pub mod reconnect;
 pub mod time;
@@ -153,6 +155,12 @@ pub struct Welcome {
     /// After a `resume`: messages in this range are no longer kept and cannot be replayed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missed: Option<SeqRange>,
+    /// Flood control: messages per second this user may send, after `burst` at once.
+    /// Absent when the server has none (or predates the field): then nothing is paced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<f64>,
 }
 
 /// An inclusive range of sequence numbers.

@@ -83,6 +83,13 @@ impl Resume {
     }
 }
 
+/// Whether a client reconnects by itself after a connection ends. Only a session that was
+/// working comes back on its own: a first connection that fails (an unknown host, a server
+/// that never answered) says why and waits for the user to retry, in every client.
+pub fn reconnects_by_itself(was_welcomed: bool, retry: bool) -> bool {
+    was_welcomed && retry
+}
+
 /// Jittered exponential backoff for reconnecting: 1 s, 2 s, 4 s ... up to `max`, each
 /// randomly between half and all of that, so a room's clients do not all return at once.
 #[derive(Debug, Clone)]

@@ -61,12 +61,20 @@ pub struct Members {
     recent_private: HashMap<u64, VecDeque<(u64, Frame)>>,
     /// Counts changes to who is in the room and their nicknames, for the state saver.
     generation: u64,
+    /// Flood control (messages per second, burst), announced in `welcome`.
+    flood: Option<(f64, f64)>,
 }
 
 /// Private messages remembered per member for a resume.
 const RECENT_PRIVATE: usize = 100;
 
 impl Members {
+    /// No members yet; `welcome` will announce `flood` (messages per second, burst).
+    /// Sets the flood control that `welcome` announces.
+    pub fn announce_flood(&mut self, flood: Option<(f64, f64)>) {
+        self.flood = flood;
+    }
+
     pub fn len(&self) -> usize {
         self.by_id.len()
     }

@@ -64,6 +64,8 @@ pub struct RoomConfig {
     pub welcome_history: usize,
     /// How long a dropped member's place is kept for a `resume`; zero disables ghosts.
     pub resume_grace: Duration,
+    /// Flood control (messages per second, burst), announced in `welcome`.
+    pub flood: Option<(f64, f64)>,
 }
 
 /// The chat room shared by every connection thread.
@@ -82,7 +84,8 @@ const GHOST_INBOX: usize = 100;
 
 impl Room {
     pub fn new(config: RoomConfig, mut history: History) -> Room {
-        let members = saver::members_from_before(&mut history, config.resume_grace);
+        let mut members = saver::members_from_before(&mut history, config.resume_grace);
+        members.announce_flood(config.flood);
         Room {
             state: Mutex::new(State {
                 members,

@@ -125,12 +125,26 @@ fn a_server_signed_by_another_ca_is_not_trusted() {
     let server = Server::start(&[]);
     let other_ca = include_bytes!("fixtures/other_ca.crt");
     let (_handle, rx) = start(&server.addr(), other_ca, "x");
-    let (reason, retry) = closed_reason(&rx);
+    let (reason, retry, fingerprint) = loop {
+        if let NetEvent::Closed {
+            reason,
+            retry,
+            fingerprint,
+            ..
+        } = next(&rx)
+        {
+            break (reason, retry, fingerprint);
+        }
+    };
     assert_eq!(
         reason,
-        format!("The certificate of {} is not trusted: it is not signed by your CA or not made for this address", server.addr())
+        format!("The certificate of {} is not trusted: it is not signed by your CA or not made for this address. If it is your server, start the client with --ca and the CA certificate that signed it", server.addr())
     );
     assert!(!retry, "an untrusted certificate will not fix itself");
+    // The fingerprint the server presented, as the server itself logs it, for comparing.
+    let logged = server.wait_for_log("certificate SHA-256 fingerprint: ");
+    let presented = fingerprint.expect("the presented certificate's fingerprint");
+    assert!(logged.ends_with(&presented), "{logged} vs {presented}");
 }
 
 #[test]

@@ -32,6 +32,7 @@ mod controller;
 mod model;
 mod network;
 mod options;
+mod probe;
 mod transcript;
 mod view;
 
@@ -157,6 +158,7 @@ fn start(
     view::load_css();
     let view = view::View::new(app, &options.server, &options.nickname);
     let window = view.window.clone();
+    probe::start(&view);
     let (tx, rx) = async_channel::unbounded();
     let controller = Controller::new(app, view, tx.clone(), ca_pem, transcript);
     glib::spawn_future_local(controller.run(rx));

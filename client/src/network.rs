@@ -32,9 +32,4 @@ impl Network {
     pub fn quit(&self) {
         self.handle.quit();
     }
-
-    /// Drops the connection without a word (used when replacing an attempt).
-    pub fn abort(&self) {
-        self.handle.abort();
-    }
 }

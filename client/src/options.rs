@@ -74,7 +74,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, UsageErr
         };
         match name.as_str() {
             "--server" => {
-                options.server = tlschat::connect::with_default_port(&value("HOST:PORT")?)
+                let typed = value("HOST:PORT")?;
+                options.server = tlschat::address::parse_server(&typed)
+                    .map_err(|e| UsageError(format!("--server '{typed}': {e}")))?;
             }
             "--nickname" | "--nick" => {
                 let nick = value("NAME")?;

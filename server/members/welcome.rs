@@ -31,6 +31,10 @@ impl Members {
             replay: u64,
             #[serde(skip_serializing_if = "Option::is_none")]
             missed: Option<SeqRange>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rate: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            burst: Option<f64>,
         }
         let mut users: Vec<User> = self
             .by_id
@@ -69,6 +73,8 @@ impl Members {
             resumed,
             replay: replay.len() as u64,
             missed,
+            rate: self.flood.map(|(rate, _)| rate),
+            burst: self.flood.map(|(_, burst)| burst),
         };
         // History lines are stored serialized; splice them in rather than parse them again.
         let mut line = encode(&head);

@@ -60,7 +60,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
         };
         match word.as_str() {
             "--nickname" | "--nick" => nickname = Some(value("--nickname")?),
-            "--server" => server = tlschat::connect::with_default_port(&value("--server")?),
+            "--server" => {
+                let typed = value("--server")?;
+                server = tlschat::address::parse_server(&typed)
+                    .map_err(|e| format!("--server '{typed}': {e}"))?;
+            }
             "--ca" => ca = Some(PathBuf::from(value("--ca")?)),
             "--password-file" => password_file = Some(PathBuf::from(value("--password-file")?)),
             "--json" => json = true,

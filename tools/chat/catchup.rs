@@ -95,6 +95,8 @@ mod tests {
             resumed: false,
             replay: 0,
             missed: None,
+            rate: None,
+            burst: None,
         })
     }
 

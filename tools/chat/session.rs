@@ -206,6 +206,17 @@ impl Session {
                     self.note(&format!("! Not delivered (the connection dropped): {text}"));
                 }
             }
+            // Shown as the server's error, as before the runtime named the refused message.
+            NetEvent::Refused {
+                code,
+                reason,
+                retry_after_ms,
+                ..
+            } => self.server_msg(ServerMsg::Error {
+                code,
+                message: reason,
+                retry_after_ms,
+            }),
             NetEvent::Closed { .. } => {}
         }
     }

@@ -14,6 +14,11 @@ use crate::view::status_bar::Tone;
 impl Controller {
     pub(super) fn submit(&mut self) {
         let raw = self.view.entry.text().to_string();
+        if let Some(problem) = command::too_long(&raw) {
+            // Kept in the entry as typed: the user decides what to cut.
+            self.view.status.set(&problem, Tone::Failed);
+            return;
+        }
         let Some(command) = command::parse(&raw) else {
             return;
         };
@@ -63,6 +68,10 @@ impl Controller {
         };
         // A message that could not be sent stays in the entry, so nothing typed is lost.
         if sent {
+            // Writing means reading: the "New messages" line has done its job.
+            let mut update = Update::default();
+            self.room.clear_unread(&mut update);
+            self.show(update);
             self.history.push(&raw);
             self.view.entry.set_text("");
         }
@@ -74,7 +83,13 @@ impl Controller {
             _ => Err(tlschat::client::SendError::NotConnected),
         };
         match result {
-            Ok(()) => true,
+            Ok(()) => {
+                // Shown at once, as pending, until the server's echo takes its place.
+                let mut update = Update::default();
+                self.room.sending(&mut update, msg);
+                self.show(update);
+                true
+            }
             Err(e) => {
                 let text = e.to_string();
                 self.view.status.set(&text, Tone::Failed);
@@ -82,6 +97,21 @@ impl Controller {
                 false
             }
         }
+    }
+
+    /// Sends a message that was not delivered again, as a new line at the end.
+    pub(super) fn retry(&mut self, id: u64) {
+        if !self.conn.is_live() {
+            let text = "Not connected: press Retry again once reconnected";
+            self.view.status.set(text, Tone::Failed);
+            return;
+        }
+        let mut update = Update::default();
+        let Some(msg) = self.room.retry(&mut update, id) else {
+            return;
+        };
+        self.show(update);
+        self.send(msg);
     }
 
     fn quit(&mut self, reason: Option<String>) {

@@ -2,6 +2,7 @@
 //! the view and the current connection; the run loop takes one [`Event`] at a time from the
 //! channel and hands it to one method.
 
+mod connecting;
 mod input;
 mod net;
 
@@ -10,9 +11,9 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use gtk::prelude::*;
 use gtk::{gio, glib};
-use tlschat::client::{ClientConfig, NetEvent, Resume};
-use tlschat::ClientMsg;
+use tlschat::client::{NetEvent, Resume};
 
+use crate::model::room::Update;
 use crate::model::{Completer, Connection, History, Phase, Room};
 use crate::network::Network;
 use crate::transcript::Transcript;
@@ -24,8 +25,11 @@ use crate::view::View;
 pub enum Event {
     /// Something happened on connection attempt `generation`.
     Net { generation: u64, event: NetEvent },
-    /// Login pressed: connect, reconnect, or change nickname.
+    /// Enter in a connection field (or `--connect`): connect, switch servers, or change
+    /// nickname.
     Login,
+    /// The Login button: Login, Retry, Disconnect or Reconnect now, by the phase.
+    Button,
     /// Enter in the message entry.
     Submit,
     /// Up in the message entry.
@@ -36,6 +40,10 @@ pub enum Event {
     Complete,
     /// A user in the sidebar was activated: start a private message.
     Query(String),
+    /// Retry pressed on a message that was not delivered (its id).
+    Retry(u64),
+    /// The window came to the front (true) or went to the background.
+    Focus(bool),
     /// The reconnect countdown ticks.
     Tick,
     /// The window is being closed.
@@ -61,6 +69,8 @@ pub struct Controller {
     ticker: Option<glib::SourceId>,
     /// Our identity and place in the history, so a reconnect resumes the session seamlessly.
     resume: Resume,
+    /// The server of the last `welcome`, to mark a change of server in the list.
+    welcomed_server: Option<String>,
 }
 
 impl Controller {
@@ -87,6 +97,7 @@ impl Controller {
             password_wanted: false,
             ticker: None,
             resume: Resume::new(),
+            welcomed_server: None,
         };
         controller.refresh_status();
         controller
@@ -103,95 +114,17 @@ impl Controller {
         match event {
             Event::Net { generation, event } => self.on_net(generation, event),
             Event::Login => self.login(),
+            Event::Button => self.button(),
             Event::Submit => self.submit(),
             Event::HistoryPrevious => self.history_previous(),
             Event::HistoryNext => self.history_next(),
             Event::Complete => self.complete(),
             Event::Query(nick) => self.query(&nick),
+            Event::Retry(id) => self.retry(id),
+            Event::Focus(active) => self.focus(active),
             Event::Tick => self.tick(),
             Event::Close => self.close(),
         }
-    }
-
-    /// Login: change nickname on a live connection to the same server, else (re)connect.
-    fn login(&mut self) {
-        let bar = &self.view.connect_bar;
-        let server = tlschat::connect::with_default_port(&bar.server.text());
-        let nickname = bar.nickname.text().trim().to_string();
-        if let Err(why) = tlschat::validate_nickname(&nickname) {
-            let text = format!("Choose a nickname first: {why}");
-            self.view.status.set(&text, Tone::Failed);
-            self.view.connect_bar.nickname.grab_focus();
-            return;
-        }
-        bar.server.set_text(&server);
-        let password = self.password();
-        if self.conn.is_live() && server == self.conn.server {
-            self.room.requested_nickname = nickname.clone();
-            self.room.sent_password = password.is_some();
-            let login = ClientMsg::Login { nickname, password };
-            if let Err(e) = self.net.as_ref().map_or(Ok(()), |n| n.send(&login)) {
-                self.view.status.set(&e.to_string(), Tone::Failed);
-            }
-            return;
-        }
-        if server != self.conn.server {
-            self.resume = Resume::new();
-        }
-        self.conn.user_started(&server);
-        self.connect(&server, &nickname);
-    }
-
-    fn password(&self) -> Option<String> {
-        let text = self.view.connect_bar.password.text().to_string();
-        (self.password_wanted && !text.is_empty()).then_some(text)
-    }
-
-    /// Starts a connection attempt (after `conn.start`), abandoning any previous one.
-    fn connect(&mut self, server: &str, nickname: &str) {
-        if let Some(old) = self.net.take() {
-            old.abort();
-        }
-        self.generation += 1;
-        let password = self.password();
-        self.room.requested_nickname = nickname.to_string();
-        self.room.sent_password = password.is_some();
-        let mut config = ClientConfig::new(server, &self.ca_pem, nickname, password);
-        config.resume = Some(self.resume.clone());
-        self.net = Some(Network::start(config, self.generation, self.events.clone()));
-        self.refresh_status();
-    }
-
-    /// The countdown to the next reconnect attempt.
-    fn tick(&mut self) {
-        if !matches!(self.conn.phase, Phase::Waiting { .. }) {
-            if let Some(ticker) = self.ticker.take() {
-                ticker.remove();
-            }
-            return;
-        }
-        if self.conn.due(Instant::now()) {
-            let server = self.conn.server.clone();
-            let nickname = self.view.connect_bar.nickname.text().trim().to_string();
-            self.conn.start(&server);
-            self.connect(&server, &nickname);
-        } else {
-            self.refresh_status();
-        }
-    }
-
-    fn start_ticker(&mut self) {
-        if self.ticker.is_some() {
-            return;
-        }
-        let events = self.events.clone();
-        let id = glib::timeout_add_local(Duration::from_millis(250), move || {
-            match events.try_send(Event::Tick) {
-                Ok(()) => glib::ControlFlow::Continue,
-                Err(_) => glib::ControlFlow::Break,
-            }
-        });
-        self.ticker = Some(id);
     }
 
     /// Says goodbye to the server, then lets the window close.
@@ -215,7 +148,7 @@ impl Controller {
 
     /// Shows the connection state in the status bar and the header.
     fn refresh_status(&self) {
-        let me = self.room.me.as_ref().map(|m| (m.nickname.as_str(), m.id));
+        let me = self.room.me.as_ref().map(|m| m.nickname.as_str());
         let text = self.conn.status(me, Instant::now());
         let tone = match &self.conn.phase {
             Phase::Online => Tone::Online,
@@ -225,15 +158,28 @@ impl Controller {
         };
         self.view.status.set(&text, tone);
         let subtitle = match (&self.conn.phase, me) {
-            (Phase::Online, Some((nick, _))) => format!("{nick} on {}", self.conn.server),
+            (Phase::Online, Some(nick)) => format!("{nick} on {}", self.conn.server),
             _ => self.conn.server.clone(),
         };
         self.view.subtitle.set_label(&subtitle);
         let title = match (&self.conn.phase, me) {
-            (Phase::Online, Some((nick, _))) => format!("tlschat: {nick} @ {}", self.conn.server),
+            (Phase::Online, Some(nick)) => format!("tlschat: {nick} @ {}", self.conn.server),
             _ => "tlschat".to_string(),
         };
         self.view.window.set_title(Some(&title));
+        self.view.connect_bar.set_button(self.conn.button().label());
+        let who = self.room.me.as_ref().map(|m| (m.nickname.as_str(), m.id));
+        self.view.status.set_identity(who);
+    }
+
+    /// Leaving the window clears the old "New messages" line, so that the next one marks
+    /// where the user leaves off this time; coming back keeps it in view while they read.
+    fn focus(&mut self, active: bool) {
+        if !active {
+            let mut update = Update::default();
+            self.room.clear_unread(&mut update);
+            self.show(update);
+        }
     }
 
     /// A desktop notification, only when the window is not in front.

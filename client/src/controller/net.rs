@@ -1,14 +1,14 @@
 //! What the controller does with network events.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use gtk::prelude::*;
 use tlschat::client::{random_unit, NetEvent};
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::{ClientMsg, ErrorCode, ServerMsg};
 
 use super::Controller;
 use crate::model::room::{Op, Update};
-use crate::model::{Line, Phase};
+use crate::model::{Delivery, Kind, Line, Phase};
 use crate::view::status_bar::Tone;
 
 impl Controller {
@@ -32,18 +32,61 @@ impl Controller {
                 eprintln!("client: ignored a line from the server: {detail}")
             }
             NetEvent::NotDelivered(messages) => {
+                let mut update = Update::default();
                 for msg in messages {
+                    if self
+                        .room
+                        .failed(&mut update, &msg, "the connection dropped")
+                    {
+                        continue;
+                    }
                     if let Some(text) = unsent_text(&msg) {
                         let text = format!("Not delivered (the connection dropped): {text}");
-                        self.local_error(&text);
+                        self.room
+                            .local(&mut update, Line::error(SystemTime::now(), text));
                     }
+                }
+                self.view.status.set(
+                    "A message was not delivered: press Retry beside it",
+                    Tone::Failed,
+                );
+                self.show(update);
+            }
+            NetEvent::Refused {
+                message,
+                code,
+                reason,
+                retry_after_ms,
+            } => {
+                let mut update = Update::default();
+                let why = refusal_reason(code, &reason);
+                if self.room.failed(&mut update, &message, &why) {
+                    self.view.status.set(
+                        &format!("A message was not delivered ({why}): press Retry beside it"),
+                        Tone::Failed,
+                    );
+                    self.show(update);
+                } else {
+                    self.on_server(ServerMsg::Error {
+                        code,
+                        message: reason,
+                        retry_after_ms,
+                    });
                 }
             }
             NetEvent::Closed {
                 reason,
                 retry,
                 detail,
-            } => self.on_closed(&reason, retry, &detail),
+                fingerprint,
+            } => {
+                self.on_closed(&reason, retry, &detail);
+                if let Some(fingerprint) = fingerprint {
+                    self.view
+                        .status
+                        .set_untrusted(&self.conn.server, &fingerprint);
+                }
+            }
         }
     }
 
@@ -52,6 +95,27 @@ impl Controller {
             ServerMsg::Welcome(w) => Some(format!("{} (protocol {})", w.server, w.protocol)),
             _ => None,
         };
+        let from_others = match &msg {
+            ServerMsg::Message(m) => Some(m.sender_id),
+            ServerMsg::Private(p) => Some(p.sender_id),
+            _ => None,
+        }
+        .is_some_and(|id| self.room.me.as_ref().is_some_and(|me| me.id != id));
+        if from_others && !self.view.window.is_active() {
+            let mut update = Update::default();
+            self.room.mark_unread(&mut update);
+            self.show(update);
+        }
+        if software.is_some() {
+            let server = self.conn.server.clone();
+            let previous = self.welcomed_server.replace(server.clone());
+            if previous.is_some_and(|p| p != server) {
+                let mut update = Update::default();
+                let divider = Line::notice(SystemTime::now(), format!("— connected to {server} —"));
+                self.room.local(&mut update, divider);
+                self.show(update);
+            }
+        }
         let update = self.room.apply(msg);
         if let Some(software) = software {
             let fp = self.conn.fingerprint.clone();
@@ -94,6 +158,10 @@ impl Controller {
                 self.conn.login_refused(status);
             }
             self.view.status.set(status, Tone::Failed);
+        }
+        if update.delivered && self.room.me.is_some() {
+            // A message got through: an earlier failure no longer describes the connection.
+            self.refresh_status();
         }
         if let Some((title, body)) = &update.alert {
             self.alert(title, body);
@@ -142,7 +210,14 @@ impl Controller {
             return;
         };
         for op in ops {
-            if let Op::Insert(_, line) = op {
+            // A line waiting for its echo is written once the room has it (or failed).
+            let line = match op {
+                Op::Insert(_, line) if line.kind == Kind::Marker => continue,
+                Op::Insert(_, line) if line.delivery == Delivery::Shown => line,
+                Op::Replace(_, line) => line,
+                _ => continue,
+            };
+            {
                 if let Err(e) = transcript.write(line) {
                     eprintln!("client: stopped writing the transcript: {e}");
                     self.transcript = None;
@@ -162,5 +237,19 @@ fn unsent_text(msg: &ClientMsg) -> Option<String> {
         ClientMsg::Broadcast { message, .. } => Some(message.clone()),
         ClientMsg::Private { to, message, .. } => Some(format!("/msg {to} {message}")),
         _ => None,
+    }
+}
+
+/// Why the server refused a message, short enough for the line under it.
+fn refusal_reason(code: ErrorCode, message: &str) -> String {
+    match code {
+        ErrorCode::RateLimited => "sent too fast".into(),
+        ErrorCode::MessageTooLong => {
+            format!("longer than {} characters", tlschat::MAX_MESSAGE_CHARS)
+        }
+        ErrorCode::MessageEmpty => "nothing to send".into(),
+        ErrorCode::NoSuchUser => message.to_string(),
+        ErrorCode::NotLoggedIn => "not logged in".into(),
+        _ => format!("the server said: {message}"),
     }
 }

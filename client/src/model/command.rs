@@ -68,9 +68,46 @@ pub fn parse(input: &str) -> Option<Command> {
     Some(command)
 }
 
+/// How long a message's text is, in the characters the server counts (after trimming, the
+/// text of `/me` and `/msg` without the command); 0 for other commands.
+pub fn message_chars(input: &str) -> usize {
+    match parse(input) {
+        Some(Command::Say(text) | Command::Me(text) | Command::Msg { text, .. }) => {
+            text.chars().count()
+        }
+        _ => 0,
+    }
+}
+
+/// Why `input` cannot be sent as it is, if it is over the server's length limit.
+pub fn too_long(input: &str) -> Option<String> {
+    let chars = message_chars(input);
+    let limit = tlschat::MAX_MESSAGE_CHARS;
+    (chars > limit).then(|| {
+        format!(
+            "Too long to send: {chars} characters, and the limit is {limit}. Shorten it by {}.",
+            chars - limit
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_is_counted_as_the_server_counts_it() {
+        assert_eq!(message_chars("  héllo "), 5);
+        assert_eq!(message_chars("/me waves"), 5);
+        assert_eq!(message_chars("/msg bob hi"), 2);
+        assert_eq!(message_chars("/nick somebody"), 0);
+        let limit = tlschat::MAX_MESSAGE_CHARS;
+        assert_eq!(too_long(&"x".repeat(limit)), None);
+        assert_eq!(
+            too_long(&"x".repeat(limit + 5)).as_deref(),
+            Some("Too long to send: 4005 characters, and the limit is 4000. Shorten it by 5.")
+        );
+    }
 
     #[test]
     fn plain_text_and_escapes() {

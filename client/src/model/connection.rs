@@ -28,6 +28,29 @@ pub enum Phase {
     },
 }
 
+/// What the Login button says and does, by the connection's phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Login,
+    /// A first connection failed: try it again.
+    Retry,
+    /// Connected or connecting: leave cleanly.
+    Disconnect,
+    /// Waiting to reconnect: do it now.
+    ReconnectNow,
+}
+
+impl Button {
+    pub fn label(self) -> &'static str {
+        match self {
+            Button::Login => "Login",
+            Button::Retry => "Retry",
+            Button::Disconnect => "Disconnect",
+            Button::ReconnectNow => "Reconnect now",
+        }
+    }
+}
+
 /// The connection state plus the reconnect policy.
 #[derive(Debug)]
 pub struct Connection {
@@ -42,6 +65,9 @@ pub struct Connection {
     refused: Option<String>,
     /// The user asked to leave.
     quitting: bool,
+    /// This series of attempts (since the user pressed Login) got a `welcome`: only then
+    /// does a lost connection come back by itself.
+    was_welcomed: bool,
 }
 
 impl Default for Connection {
@@ -53,6 +79,7 @@ impl Default for Connection {
             backoff: Backoff::default(),
             refused: None,
             quitting: false,
+            was_welcomed: false,
         }
     }
 }
@@ -70,6 +97,7 @@ impl Connection {
     /// The user pressed Login, so a fresh series of attempts begins.
     pub fn user_started(&mut self, server: &str) {
         self.backoff.reset();
+        self.was_welcomed = false;
         self.start(server);
     }
 
@@ -83,6 +111,7 @@ impl Connection {
     pub fn welcomed(&mut self) {
         self.phase = Phase::Online;
         self.refused = None;
+        self.was_welcomed = true;
         self.backoff.reset();
     }
 
@@ -115,8 +144,9 @@ impl Connection {
         now: Instant,
         random: f64,
     ) -> Option<Duration> {
-        if !retry || self.refused.is_some() || self.quitting {
-            let reason = match self.refused.take() {
+        let again = tlschat::reconnect::reconnects_by_itself(self.was_welcomed, retry);
+        if !again || self.refused.is_some() || self.quitting {
+            let reason = match self.refused.clone() {
                 _ if self.quitting => None,
                 Some(why) => Some(why),
                 None => (reason != "Disconnected").then(|| reason.to_string()),
@@ -138,15 +168,26 @@ impl Connection {
         matches!(self.phase, Phase::Waiting { at, .. } if now >= at)
     }
 
-    /// The status bar text. `me` is `(nickname, id)` once logged in.
-    pub fn status(&self, me: Option<(&str, u64)>, now: Instant) -> String {
+    /// What the Login button does now.
+    pub fn button(&self) -> Button {
+        match &self.phase {
+            Phase::Connecting | Phase::LoggingIn | Phase::Online => Button::Disconnect,
+            Phase::Waiting { .. } => Button::ReconnectNow,
+            Phase::Offline { reason: Some(_) } if self.refused.is_none() => Button::Retry,
+            Phase::Offline { .. } => Button::Login,
+        }
+    }
+
+    /// The status bar text. `me` is our nickname once logged in (the id means nothing to
+    /// people; the connection details show it).
+    pub fn status(&self, me: Option<&str>, now: Instant) -> String {
         match &self.phase {
             Phase::Offline { reason: Some(r) } => r.clone(),
             Phase::Offline { reason: None } => "Not connected: press Login to join the room".into(),
             Phase::Connecting => format!("Connecting to {}…", self.server),
             Phase::LoggingIn => format!("Connected to {}, logging in…", self.server),
             Phase::Online => match me {
-                Some((nick, id)) => format!("Connected as {nick} (#{id}) to {}", self.server),
+                Some(nick) => format!("Connected as {nick} to {}", self.server),
                 None => format!("Connected to {}", self.server),
             },
             Phase::Waiting {
@@ -172,6 +213,9 @@ mod tests {
         let now = Instant::now();
         let mut c = Connection::default();
         c.user_started("h:1");
+        c.connected("AB:CD".into());
+        c.welcomed();
+        assert_eq!(c.button(), Button::Disconnect);
         let d1 = c.closed("Lost the connection to h:1", true, now, 1.0);
         assert_eq!(d1, Some(Duration::from_secs(1)));
         c.start("h:1");
@@ -181,17 +225,34 @@ mod tests {
             c.status(None, now + Duration::from_millis(300)),
             "Could not connect. Reconnecting in 2 s (attempt 2)"
         );
+        assert_eq!(c.button(), Button::ReconnectNow);
         assert!(!c.due(now + Duration::from_millis(1999)));
         assert!(c.due(now + Duration::from_secs(2)));
         c.start("h:1");
         c.connected("AB:CD".into());
         c.welcomed();
-        assert_eq!(
-            c.status(Some(("alice", 3)), now),
-            "Connected as alice (#3) to h:1"
-        );
+        assert_eq!(c.status(Some("alice"), now), "Connected as alice to h:1");
         let d = c.closed("Lost", true, now, 0.0);
         assert_eq!(d, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn a_first_connection_that_fails_waits_for_retry() {
+        let now = Instant::now();
+        let mut c = Connection::default();
+        c.user_started("nowhere:1");
+        let why = "Could not connect to nowhere:1: unknown host";
+        assert_eq!(c.closed(why, true, now, 0.5), None, "no retrying forever");
+        assert_eq!(c.status(None, now), why);
+        assert_eq!(c.button(), Button::Retry);
+        c.user_started("nowhere:1");
+        c.login_refused("Nickname 'bob' is taken");
+        assert_eq!(c.closed("Disconnected", false, now, 0.5), None);
+        assert_eq!(
+            c.button(),
+            Button::Login,
+            "retrying as-is would be refused again"
+        );
     }
 
     #[test]

@@ -13,6 +13,19 @@ pub enum Kind {
     Notice,
     /// Something went wrong and the user should know (a message not delivered, say).
     Error,
+    /// "New messages": where the user left off while the window was in the background.
+    Marker,
+}
+
+/// Where a line this user sent stands; everything else is simply shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Delivery {
+    #[default]
+    Shown,
+    /// Sent (or held back by pacing) and not yet echoed by the server.
+    Pending { id: u64 },
+    /// The server refused it or the connection dropped it; `reason` is for people.
+    Failed { id: u64, reason: String },
 }
 
 /// One row of the message list.
@@ -29,6 +42,7 @@ pub struct Line {
     pub own: bool,
     /// Mentions this user's nickname (and was not sent by them).
     pub mention: bool,
+    pub delivery: Delivery,
 }
 
 impl Line {
@@ -51,11 +65,19 @@ impl Line {
             text: text.into(),
             own: false,
             mention: false,
+            delivery: Delivery::Shown,
         }
     }
 
     /// The line without its time, as a transcript shows it: `<alice> hi`, `* alice waves`.
     pub fn plain(&self) -> String {
+        if let Delivery::Failed { reason, .. } = &self.delivery {
+            return format!("!! Not delivered ({reason}): {}", self.body());
+        }
+        self.body()
+    }
+
+    fn body(&self) -> String {
         match &self.kind {
             Kind::Chat { action: false } => format!("<{}> {}", self.sender, self.text),
             Kind::Chat { action: true } => format!("* {} {}", self.sender, self.text),
@@ -67,6 +89,7 @@ impl Line {
             }
             Kind::Notice => format!("-- {}", self.text),
             Kind::Error => format!("!! {}", self.text),
+            Kind::Marker => format!("-- {} --", self.text),
         }
     }
 }
@@ -85,6 +108,7 @@ mod tests {
             text: "hi".into(),
             own: false,
             mention: false,
+            delivery: Delivery::Shown,
         }
     }
 

@@ -15,5 +15,5 @@ mod properties;
 
 pub use connection::{Connection, Phase};
 pub use input::{Completer, History};
-pub use line::{Kind, Line};
+pub use line::{Delivery, Kind, Line};
 pub use room::Room;

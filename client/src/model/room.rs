@@ -17,6 +17,9 @@ const DROP_BATCH: usize = 1_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     Insert(usize, Line),
+    /// The row at this index shows this line instead.
+    Replace(usize, Line),
+    Remove(usize),
     DropFront(usize),
 }
 
@@ -36,6 +39,8 @@ pub struct Update {
     pub password_needed: bool,
     /// Worth a desktop notification: (title, body).
     pub alert: Option<(String, String)>,
+    /// One of our messages reached the room: a send is working again.
+    pub delivered: bool,
 }
 
 /// Users, our identity and the timeline.
@@ -49,6 +54,9 @@ pub struct Room {
     pub requested_nickname: String,
     /// Whether the last login carried a password.
     pub sent_password: bool,
+    /// Our messages not yet in the room's order, oldest first.
+    outgoing: Vec<outgoing::Outgoing>,
+    next_outgoing: u64,
 }
 
 impl Room {
@@ -60,6 +68,27 @@ impl Room {
     /// Nicknames of everyone online, for completion.
     pub fn nicknames(&self) -> Vec<String> {
         self.users.iter().map(|u| u.nickname.clone()).collect()
+    }
+
+    /// Marks where the user left off, before the next line, unless already marked.
+    pub fn mark_unread(&mut self, up: &mut Update) {
+        if self.timeline.marker_index().is_some() {
+            return;
+        }
+        let index = self.timeline.place_marker();
+        let line = Line {
+            kind: Kind::Marker,
+            ..Line::notice(SystemTime::now(), "New messages")
+        };
+        up.ops.push(Op::Insert(index, line));
+    }
+
+    /// Takes the "New messages" line away (the user came back and read).
+    pub fn clear_unread(&mut self, up: &mut Update) {
+        if let Some(index) = self.timeline.marker_index() {
+            self.timeline.remove(index);
+            up.ops.push(Op::Remove(index));
+        }
     }
 
     /// The connection ended: nobody is known to be online, and we are nobody.
@@ -76,6 +105,14 @@ impl Room {
     /// Applies one server message.
     pub fn apply(&mut self, msg: ServerMsg) -> Update {
         let mut up = Update::default();
+        let own_echo = match &msg {
+            ServerMsg::Message(m) => self.is_me(m.sender_id, &m.sender_nickname),
+            ServerMsg::Private(p) => self.is_me(p.sender_id, &p.sender_nickname),
+            _ => false,
+        };
+        if own_echo {
+            self.echoed(&mut up, &msg);
+        }
         match msg {
             ServerMsg::Welcome(w) => self.welcome(&mut up, w),
             ServerMsg::Message(m) => {
@@ -227,6 +264,7 @@ impl Room {
             text: m.message,
             own,
             mention,
+            delivery: Default::default(),
         }
     }
 
@@ -242,6 +280,7 @@ impl Room {
             sender: p.sender_nickname,
             text: p.message,
             mention: false,
+            delivery: Default::default(),
         }
     }
 
@@ -264,15 +303,19 @@ impl Room {
     ) -> String {
         let nick = &self.requested_nickname;
         match code {
-            ErrorCode::NicknameTaken => {
-                format!("Nickname '{nick}' is taken: choose another and press Login")
-            }
+            ErrorCode::NicknameTaken => match &self.me {
+                Some(me) => format!(
+                    "Nickname '{nick}' is taken: you are still {}. Try another with /nick NAME",
+                    me.nickname
+                ),
+                None => format!("Nickname '{nick}' is taken: choose another and press Login"),
+            },
             ErrorCode::NicknameInvalid => format!("Nickname '{nick}' cannot be used: {message}"),
             ErrorCode::AuthFailed if self.sent_password => {
                 "Wrong password: type it again and press Login".into()
             }
             ErrorCode::AuthFailed => {
-                "This server needs a password: type it in the Password box and press Login".into()
+                "This room needs a password: type it in the Password box and press Login".into()
             }
             ErrorCode::RateLimited => {
                 let secs = retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
@@ -302,5 +345,8 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+mod outgoing;
+#[cfg(test)]
+mod outgoing_tests;
 #[cfg(test)]
 mod tests;

@@ -71,9 +71,56 @@ fn find_link_start(text: &str) -> Option<usize> {
         .min()
 }
 
+/// Orders nicknames as people expect: ignoring case, and numbers by value, so `user2`
+/// comes before `user10` and `Bob` beside `bob`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let digits = |it: &mut std::iter::Peekable<std::str::Chars>| {
+                    let mut run = String::new();
+                    while let Some(c) = it.next_if(char::is_ascii_digit) {
+                        run.push(c);
+                    }
+                    run.trim_start_matches('0').to_string()
+                };
+                let (m, n) = (digits(&mut x), digits(&mut y));
+                let order = m.len().cmp(&n.len()).then_with(|| m.cmp(&n));
+                if order.is_ne() {
+                    return order;
+                }
+            }
+            (Some(c), Some(d)) => {
+                let order = c.to_lowercase().cmp(d.to_lowercase());
+                if order.is_ne() {
+                    return order;
+                }
+                x.next();
+                y.next();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nicknames_sort_naturally_and_ignoring_case() {
+        let mut names = vec![
+            "user10", "User2", "bob", "user1", "Alice", "user01x", "carol",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            vec!["Alice", "bob", "carol", "user1", "user01x", "User2", "user10"]
+        );
+    }
 
     #[test]
     fn colours_are_stable_and_case_insensitive() {

@@ -19,7 +19,7 @@ impl ConnectBar {
         let server = gtk::Entry::builder()
             .text(server)
             .placeholder_text("host:port")
-            .tooltip_text("Server address, HOST:PORT")
+            .tooltip_text(SERVER_TIP)
             .css_classes(["server"])
             .build();
         let nickname = gtk::Entry::builder()
@@ -27,6 +27,7 @@ impl ConnectBar {
             .placeholder_text("Nickname")
             .tooltip_text("Your nickname; Login on a live connection changes it")
             .max_length(tlschat::MAX_NICKNAME_CHARS as i32)
+            .width_chars(12)
             .hexpand(true)
             .build();
         let password = gtk::PasswordEntry::builder()
@@ -54,10 +55,9 @@ impl ConnectBar {
         }
     }
 
-    /// Calls `f` when Login is pressed or Enter is hit in any field.
-    pub fn connect_login(&self, f: impl Fn() + Clone + 'static) {
-        let g = f.clone();
-        self.login.connect_clicked(move |_| g());
+    /// Calls `button` when the button is pressed, `login` when Enter is hit in a field.
+    pub fn connect_login(&self, button: impl Fn() + 'static, f: impl Fn() + Clone + 'static) {
+        self.login.connect_clicked(move |_| button());
         let g = f.clone();
         self.server.connect_activate(move |_| g());
         let g = f.clone();
@@ -65,6 +65,42 @@ impl ConnectBar {
         self.password.connect_activate(move |_| f());
     }
 }
+
+impl ConnectBar {
+    /// What the button says: Login, Retry, Disconnect, Reconnect now.
+    pub fn set_button(&self, label: &str) {
+        self.login.set_label(label);
+        if label == "Disconnect" {
+            self.login.remove_css_class("suggested-action");
+        } else {
+            self.login.add_css_class("suggested-action");
+        }
+    }
+
+    /// Marks the server field as wrong, saying why in its tooltip (or clears the mark).
+    pub fn show_server_problem(&self, problem: Option<&str>) {
+        match problem {
+            Some(text) => {
+                self.server.add_css_class("error");
+                self.server.set_tooltip_text(Some(text));
+            }
+            None => {
+                self.server.remove_css_class("error");
+                self.server.set_tooltip_text(Some(SERVER_TIP));
+            }
+        }
+    }
+
+    #[cfg(test)]
+    /// The server field's complaint, if it has one.
+    pub fn server_problem(&self) -> Option<String> {
+        self.server
+            .has_css_class("error")
+            .then(|| self.server.tooltip_text().unwrap_or_default().to_string())
+    }
+}
+
+const SERVER_TIP: &str = "Server address, HOST:PORT; Enter connects (to another server too)";
 
 fn caption(text: &str) -> gtk::Label {
     gtk::Label::builder()

@@ -9,9 +9,18 @@ use gtk::glib::clone;
 use gtk::prelude::*;
 use gtk::{gio, glib};
 
+use super::days::{self, Item};
 use super::message_row::MessageRow;
 use crate::model::room::Op;
 use crate::model::Line;
+
+/// A store item for `line`; its day mark is set by [`days::refresh`].
+fn new_item(line: &Line) -> glib::BoxedAnyObject {
+    glib::BoxedAnyObject::new(Item {
+        line: line.clone(),
+        first_of_day: false,
+    })
+}
 
 /// How close to the end (in pixels) still counts as "at the bottom".
 const BOTTOM_SLACK: f64 = 24.0;
@@ -19,6 +28,20 @@ const BOTTOM_SLACK: f64 = 24.0;
 /// Whether a scroll position shows the end of the list.
 pub fn at_bottom(value: f64, page_size: f64, upper: f64) -> bool {
     upper - (value + page_size) <= BOTTOM_SLACK
+}
+
+/// A row as drawn: see [`MessageList::drawn_rows`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnRow {
+    pub text: String,
+    /// The delivery note under our own message ("Sending…", "Not delivered: …").
+    pub note: Option<String>,
+    /// The day heading above the row ("Today", "Yesterday", a date), if it starts a day.
+    pub day: Option<String>,
+    /// Top edge in the scrolled window's coordinates.
+    pub top: f32,
+    /// The whole row is inside the viewport.
+    pub whole: bool,
 }
 
 /// Scroll state shared by the adjustment's signal handlers.
@@ -37,7 +60,10 @@ pub struct MessageList {
     pub store: gio::ListStore,
     pub scrolled: gtk::ScrolledWindow,
     pub jump: gtk::Button,
+    list_view: gtk::ListView,
     scroll: Rc<Scroll>,
+    /// Holds the action the rows' Retry buttons activate.
+    actions: gio::SimpleActionGroup,
 }
 
 impl MessageList {
@@ -62,7 +88,8 @@ impl MessageList {
                 .item()
                 .and_then(|o| o.downcast::<glib::BoxedAnyObject>().ok());
             if let (Some(row), Some(line)) = (row, line) {
-                row.bind(&line.borrow::<Line>());
+                let item = line.borrow::<Item>();
+                row.bind(&item.line, item.first_of_day);
             }
         });
         let selection = gtk::NoSelection::new(Some(store.clone()));
@@ -91,8 +118,12 @@ impl MessageList {
             store,
             scrolled,
             jump,
+            list_view,
             scroll: Rc::new(Scroll::default()),
+            actions: gio::SimpleActionGroup::new(),
         };
+        list.root
+            .insert_action_group("messages", Some(&list.actions));
         list.scroll.sticky.set(true);
         list.setup_scrolling();
         list
@@ -119,19 +150,35 @@ impl MessageList {
             }
         ));
         let scroll = Rc::clone(&self.scroll);
-        adj.connect_changed(move |adj| {
-            if scroll.sticky.get() {
-                scroll_to_bottom(adj);
+        adj.connect_changed(clone!(
+            #[weak(rename_to = list_view)]
+            self.list_view,
+            move |_| {
+                if scroll.sticky.get() {
+                    // `changed` comes during layout; scroll once it is done, when the rows
+                    // have their real heights (a row still unmeasured scrolls to nowhere).
+                    let scroll = Rc::clone(&scroll);
+                    glib::idle_add_local_once(clone!(
+                        #[weak]
+                        list_view,
+                        move || {
+                            // The reader may have scrolled up in between.
+                            if scroll.sticky.get() {
+                                scroll_to_end(&list_view)
+                            }
+                        }
+                    ));
+                }
             }
-        });
+        ));
         let scroll = Rc::clone(&self.scroll);
         self.jump.connect_clicked(clone!(
-            #[weak]
-            adj,
+            #[weak(rename_to = list_view)]
+            self.list_view,
             move |jump| {
                 scroll.sticky.set(true);
                 scroll.unread.set(0);
-                scroll_to_bottom(&adj);
+                scroll_to_end(&list_view);
                 update_jump(jump, &scroll);
             }
         ));
@@ -144,17 +191,32 @@ impl MessageList {
                 Op::Insert(index, line) => {
                     let index = (*index as u32).min(self.store.n_items());
                     let appended = index == self.store.n_items();
-                    self.store
-                        .insert(index, &glib::BoxedAnyObject::new(line.clone()));
+                    self.store.insert(index, &new_item(line));
+                    days::refresh(&self.store, index, index + 1);
                     if appended && !self.scroll.sticky.get() {
                         self.scroll
                             .unread
                             .set(self.scroll.unread.get().saturating_add(1));
                     }
                 }
+                Op::Replace(index, line) => {
+                    let index = *index as u32;
+                    if index < self.store.n_items() {
+                        self.store.splice(index, 1, &[new_item(line)]);
+                        days::refresh(&self.store, index, index + 1);
+                    }
+                }
+                Op::Remove(index) => {
+                    let index = *index as u32;
+                    if index < self.store.n_items() {
+                        self.store.remove(index);
+                        days::refresh(&self.store, index, index);
+                    }
+                }
                 Op::DropFront(n) => {
                     let n = (*n as u32).min(self.store.n_items());
                     self.store.splice(0, n, &[] as &[glib::Object]);
+                    days::refresh(&self.store, 0, 0);
                 }
             }
         }
@@ -166,7 +228,58 @@ impl MessageList {
 
     /// Scrolls to the newest message.
     pub fn scroll_to_bottom(&self) {
-        scroll_to_bottom(&self.scrolled.vadjustment());
+        scroll_to_end(&self.list_view);
+    }
+
+    /// Calls `retry` with a message's id when its Retry button is pressed.
+    pub fn connect_retry(&self, retry: impl Fn(u64) + 'static) {
+        let action = gio::SimpleAction::new("retry", Some(glib::VariantTy::UINT64));
+        action.connect_activate(move |_, id| {
+            if let Some(id) = id.and_then(|v| v.get::<u64>()) {
+                retry(id);
+            }
+        });
+        self.actions.add_action(&action);
+    }
+
+    /// The rows drawn inside the visible part of the list, top to bottom: each row's text
+    /// and whether it lies wholly inside the viewport. For tests, in-process and end to end.
+    pub fn drawn_rows(&self) -> Vec<DrawnRow> {
+        let height = self.scrolled.height() as f32;
+        let mut rows = Vec::new();
+        let Some(list_view) = self.scrolled.child() else {
+            return rows;
+        };
+        let mut child = list_view.first_child();
+        while let Some(item) = child {
+            child = item.next_sibling();
+            let Some(row) = item
+                .first_child()
+                .and_then(|c| c.downcast::<gtk::Box>().ok())
+                .and_then(|b| MessageRow::from_root(&b))
+            else {
+                continue;
+            };
+            if !row.root.is_mapped() {
+                continue;
+            }
+            let Some(bounds) = row.root.compute_bounds(&self.scrolled) else {
+                continue;
+            };
+            let (top, bottom) = (bounds.y(), bounds.y() + bounds.height());
+            if bottom <= 0.0 || top >= height {
+                continue;
+            }
+            rows.push(DrawnRow {
+                text: row.text(),
+                note: row.note(),
+                day: row.day_heading(),
+                top,
+                whole: top >= -0.5 && bottom <= height + 0.5,
+            });
+        }
+        rows.sort_by(|a, b| a.top.total_cmp(&b.top));
+        rows
     }
 
     #[cfg(test)]
@@ -192,14 +305,17 @@ impl MessageList {
     }
 }
 
-/// Scrolls to the end, now and once more after GTK has measured the new rows.
-fn scroll_to_bottom(adj: &gtk::Adjustment) {
-    adj.set_value(adj.upper() - adj.page_size());
-    glib::idle_add_local_once(clone!(
-        #[weak]
-        adj,
-        move || adj.set_value(adj.upper() - adj.page_size())
-    ));
+/// Brings the last row into view, by the list's own "scroll to item". That anchors the
+/// ListView to the row itself, so it stays in view while GTK measures rows whose height it
+/// had only estimated. Setting the adjustment instead moves a scrollbar that the ListView
+/// does not follow: the value reads "at the bottom" while older rows stay drawn.
+fn scroll_to_end(list_view: &gtk::ListView) {
+    let n = list_view.model().map_or(0, |m| m.n_items());
+    if n == 0 {
+        return;
+    }
+    // The action exists on every ListView (GTK 4.0+); `ListView::scroll_to` needs 4.12.
+    let _ = list_view.activate_action("list.scroll-to-item", Some(&(n - 1).to_variant()));
 }
 
 /// Shows the jump button, with the unread count, while the reader is scrolled up.

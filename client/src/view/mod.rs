@@ -2,7 +2,9 @@
 //! about the network or the controller. `window.rs` assembles them and turns their signals
 //! into controller events.
 
+pub mod compose;
 pub mod connect_bar;
+pub mod days;
 pub mod message_list;
 pub mod message_row;
 pub mod status_bar;

@@ -33,6 +33,10 @@ pub struct StatusBar {
     server: gtk::Label,
     fingerprint: gtk::Label,
     software: gtk::Label,
+    /// Our nickname and the server's id for us, kept out of the status line.
+    identity: gtk::Label,
+    /// Under the details: how to trust a certificate that was not trusted.
+    hint: gtk::Label,
 }
 
 impl StatusBar {
@@ -54,6 +58,7 @@ impl StatusBar {
         fingerprint.add_css_class("fingerprint");
         fingerprint.set_max_width_chars(48);
         let software = value_label();
+        let identity = value_label();
         let grid = gtk::Grid::builder()
             .row_spacing(6)
             .column_spacing(12)
@@ -72,6 +77,7 @@ impl StatusBar {
             ("Server", &server),
             ("Certificate SHA-256", &fingerprint),
             ("Software", &software),
+            ("You", &identity),
         ]
         .into_iter()
         .enumerate()
@@ -85,6 +91,13 @@ impl StatusBar {
             grid.attach(&name, 0, row as i32 + 1, 1, 1);
             grid.attach(value, 1, row as i32 + 1, 1, 1);
         }
+        let hint = gtk::Label::builder()
+            .xalign(0.0)
+            .wrap(true)
+            .max_width_chars(48)
+            .css_classes(["untrusted-hint"])
+            .build();
+        grid.attach(&hint, 0, 5, 2, 1);
         let popover = gtk::Popover::builder().child(&grid).build();
         let info = gtk::MenuButton::builder()
             .icon_name("channel-insecure-symbolic")
@@ -103,6 +116,8 @@ impl StatusBar {
             server,
             fingerprint,
             software,
+            identity,
+            hint,
         };
         bar.set_connection(None, None, None);
         bar
@@ -123,7 +138,6 @@ impl StatusBar {
         }
     }
 
-    #[cfg(test)]
     /// The text shown now.
     pub fn text(&self) -> String {
         self.label.label().to_string()
@@ -140,6 +154,7 @@ impl StatusBar {
         self.fingerprint.set_label(fingerprint.unwrap_or("—"));
         self.software
             .set_label(software.filter(|s| !s.is_empty()).unwrap_or("—"));
+        self.hint.set_label("");
         match fingerprint {
             Some(fp) => {
                 self.info.set_icon_name("channel-secure-symbolic");
@@ -152,6 +167,34 @@ impl StatusBar {
                 self.info.set_tooltip_text(Some("Not connected"));
             }
         }
+    }
+
+    /// Shows who we are in the connection details: `alice (user #3)`, or a dash.
+    pub fn set_identity(&self, who: Option<(&str, u64)>) {
+        let text = who.map(|(nick, id)| format!("{nick} (user #{id})"));
+        self.identity.set_label(text.as_deref().unwrap_or("—"));
+    }
+
+    /// Shows the certificate `server` presented and we did not trust, and how to trust it.
+    pub fn set_untrusted(&self, server: &str, fingerprint: &str) {
+        self.server.set_label(server);
+        self.fingerprint.set_label(fingerprint);
+        self.software.set_label("—");
+        self.hint.set_label(
+            "Not trusted: this certificate is not signed by your CA, or not made for this \
+             address. If the fingerprint above is the one your server's operator gave you, \
+             start the client with --ca FILE, FILE being the CA certificate that signed it.",
+        );
+        self.info.set_icon_name("dialog-warning-symbolic");
+        self.info.set_tooltip_text(Some(&format!(
+            "Not trusted; the server presented certificate SHA-256: {fingerprint}"
+        )));
+    }
+
+    #[cfg(test)]
+    /// The how-to-trust text, when it is shown.
+    pub fn hint(&self) -> Option<String> {
+        Some(self.hint.label().to_string()).filter(|h| !h.is_empty())
     }
 
     #[cfg(test)]

@@ -13,6 +13,8 @@ use super::user_list::UserList;
 use crate::model::room::Op;
 use crate::model::{Kind, Line};
 
+mod delivery;
+
 fn chat(seq: u64, text: &str) -> Line {
     Line {
         seq: Some(seq),
@@ -22,6 +24,7 @@ fn chat(seq: u64, text: &str) -> Line {
         text: text.into(),
         own: false,
         mention: false,
+        delivery: Default::default(),
     }
 }
 
@@ -34,7 +37,43 @@ fn pump(for_: Duration) {
     }
 }
 
-fn shown_list() -> (gtk::Window, MessageList) {
+/// Runs the main loop until `done` holds, for at most `limit`; returns whether it held.
+pub(super) fn pump_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        while glib::MainContext::default().iteration(false) {}
+        if done() {
+            return true;
+        }
+        if Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether the last row drawn is the one showing `text`, wholly inside the viewport.
+fn last_drawn_is(list: &MessageList, text: &str) -> bool {
+    list.drawn_rows()
+        .last()
+        .is_some_and(|row| row.whole && row.text == text)
+}
+
+/// Waits (generously) for the newest row, showing `text`, to be drawn at the bottom.
+pub(super) fn assert_newest_drawn(list: &MessageList, text: &str) {
+    let drawn = pump_until(Duration::from_secs(5), || last_drawn_is(list, text));
+    let adj = list.scrolled.vadjustment();
+    assert!(
+        drawn,
+        "{text:?} is not drawn at the bottom; drawn: {:#?}; value {} page {} upper {}",
+        list.drawn_rows(),
+        adj.value(),
+        adj.page_size(),
+        adj.upper()
+    );
+}
+
+pub(super) fn shown_list() -> (gtk::Window, MessageList) {
     let list = MessageList::new();
     let window = gtk::Window::builder()
         .default_width(500)
@@ -50,7 +89,7 @@ fn shown_list() -> (gtk::Window, MessageList) {
 fn message_list_appends_and_sticks_to_the_bottom() {
     let (window, list) = shown_list();
     let ops: Vec<Op> = (0..300)
-        .map(|i| Op::Insert(i, chat(i as u64, "hello")))
+        .map(|i| Op::Insert(i, chat(i as u64, &format!("hello {i}"))))
         .collect();
     list.apply(&ops);
     pump(Duration::from_millis(300));
@@ -66,6 +105,48 @@ fn message_list_appends_and_sticks_to_the_bottom() {
         adj.upper()
     );
     assert!(!list.jump.is_visible());
+    assert_newest_drawn(&list, "hello 299");
+    window.destroy();
+}
+
+#[gtk::test]
+fn a_newcomer_sees_the_newest_history_line() {
+    let (window, list) = shown_list();
+    let ops: Vec<Op> = (0..60)
+        .map(|i| Op::Insert(i, chat(i as u64, &format!("history line {i}"))))
+        .collect();
+    list.apply(&ops);
+    assert_newest_drawn(&list, "history line 59");
+    assert!(!list.jump.is_visible());
+    window.destroy();
+}
+
+#[gtk::test]
+fn live_messages_one_by_one_are_each_drawn() {
+    let (window, list) = shown_list();
+    for i in 0..30 {
+        let text = format!("live message {i}");
+        list.apply(&[Op::Insert(i, chat(i as u64, &text))]);
+        assert_newest_drawn(&list, &text);
+    }
+    assert!(!list.jump.is_visible());
+    window.destroy();
+}
+
+#[gtk::test]
+fn a_short_message_after_a_tall_one_is_drawn() {
+    let (window, list) = shown_list();
+    let ops: Vec<Op> = (0..10)
+        .map(|i| Op::Insert(i, chat(i as u64, &format!("before {i}"))))
+        .collect();
+    list.apply(&ops);
+    assert_newest_drawn(&list, "before 9");
+    let tall = "word ".repeat(600);
+    list.apply(&[Op::Insert(10, chat(10, tall.trim_end()))]);
+    list.apply(&[Op::Insert(11, chat(11, "short after tall"))]);
+    assert_newest_drawn(&list, "short after tall");
+    list.apply(&[Op::Insert(12, chat(12, "and one more"))]);
+    assert_newest_drawn(&list, "and one more");
     window.destroy();
 }
 
@@ -90,8 +171,11 @@ fn reading_older_messages_is_not_interrupted() {
     assert_eq!(list.unread(), 2);
     assert!(list.jump.is_visible());
     assert_eq!(list.jump.label().as_deref(), Some("2 new messages ↓"));
+    let drawn = list.drawn_rows();
+    assert_eq!(drawn.first().map(|r| r.text.as_str()), Some("hi"));
+    assert!(drawn.iter().all(|r| r.text != "newer"), "{drawn:?}");
     list.jump.emit_clicked();
-    pump(Duration::from_millis(200));
+    assert_newest_drawn(&list, "newer");
     assert!(list.is_sticky());
     assert_eq!(list.unread(), 0);
     assert!(super::message_list::at_bottom(
@@ -116,7 +200,7 @@ fn old_rows_are_dropped_from_the_front() {
 #[gtk::test]
 fn user_list_counts_and_marks_you() {
     let users = UserList::new();
-    assert_eq!(users.heading.label(), "Nobody online");
+    assert_eq!(users.heading.label(), "Not connected");
     let people = vec![
         User {
             id: 1,
@@ -142,13 +226,29 @@ fn user_list_counts_and_marks_you() {
     users.set_users(&people[..1], Some(2));
     assert_eq!(users.count(), 1);
     assert_eq!(users.heading.label(), "Online — 1");
+    let numbered: Vec<User> = ["user10", "user2", "User1"]
+        .iter()
+        .zip(10..)
+        .map(|(n, id)| User {
+            id,
+            nickname: n.to_string(),
+        })
+        .collect();
+    users.set_users(&numbered, Some(10));
+    let order: Vec<String> = (0..3)
+        .filter_map(|i| users.list.row_at_index(i))
+        .map(|r| r.widget_name().to_string())
+        .collect();
+    assert_eq!(order, ["User1", "user2", "user10"]);
+    users.set_users(&[], None);
+    assert_eq!(users.heading.label(), "Not connected");
 }
 
 #[gtk::test]
 fn status_bar_shows_state_and_fingerprint() {
     let bar = StatusBar::new();
-    bar.set("Connected as alice (#3) to 127.0.0.1:8888", Tone::Online);
-    assert_eq!(bar.text(), "Connected as alice (#3) to 127.0.0.1:8888");
+    bar.set("Connected as alice to 127.0.0.1:8888", Tone::Online);
+    assert_eq!(bar.text(), "Connected as alice to 127.0.0.1:8888");
     bar.set_connection(
         Some("127.0.0.1:8888"),
         Some("AB:CD:EF"),
@@ -161,6 +261,20 @@ fn status_bar_shows_state_and_fingerprint() {
         .is_some_and(|t| t.contains("AB:CD:EF")));
     bar.set_connection(None, None, None);
     assert_eq!(bar.fingerprint(), "—");
+    assert_eq!(bar.hint(), None);
+    bar.set_untrusted("10.0.0.9:8888", "12:34:56");
+    assert_eq!(
+        bar.fingerprint(),
+        "12:34:56",
+        "what the server presented, not —"
+    );
+    let hint = bar.hint();
+    assert!(
+        hint.as_deref().is_some_and(|h| h.contains("--ca FILE")),
+        "{hint:?}"
+    );
+    bar.set_connection(None, None, None);
+    assert_eq!(bar.hint(), None);
 }
 
 #[gtk::test]

@@ -3,7 +3,7 @@
 
 use gtk::prelude::*;
 
-use crate::model::text::colour_index;
+use crate::model::text::{colour_index, natural_cmp};
 use tlschat::User;
 
 /// The user list sidebar.
@@ -48,6 +48,7 @@ impl UserList {
     /// Shows `users`; `me` is our own id, marked "you".
     pub fn set_users(&self, users: &[User], me: Option<u64>) {
         self.heading.set_label(&match users.len() {
+            0 if me.is_none() => "Not connected".to_string(),
             0 => "Nobody online".to_string(),
             n => format!("Online — {n}"),
         });
@@ -55,7 +56,7 @@ impl UserList {
             self.list.remove(&row);
         }
         let mut sorted: Vec<&User> = users.iter().collect();
-        sorted.sort_by_key(|u| tlschat::nickname_key(&u.nickname));
+        sorted.sort_by(|a, b| natural_cmp(&a.nickname, &b.nickname));
         for user in sorted {
             self.list.append(&user_row(user, me == Some(user.id)));
         }

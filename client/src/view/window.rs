@@ -15,6 +15,7 @@ use async_channel::Sender;
 use gtk::prelude::*;
 use gtk::{gdk, glib};
 
+use super::compose::Compose;
 use super::connect_bar::ConnectBar;
 use super::message_list::MessageList;
 use super::status_bar::StatusBar;
@@ -31,7 +32,12 @@ pub struct View {
     pub entry: gtk::Entry,
     pub send: gtk::Button,
     pub status: StatusBar,
+    /// In the header bar of a narrow window: shows or hides the user list.
+    pub users_toggle: gtk::ToggleButton,
 }
+
+/// Below this width the user list folds away behind [`View::users_toggle`].
+const NARROW: i32 = 700;
 
 impl View {
     /// Builds the window (not yet shown) with the connection fields filled in.
@@ -55,30 +61,25 @@ impl View {
         titles.append(&title);
         titles.append(&subtitle);
         let header = gtk::HeaderBar::builder().title_widget(&titles).build();
+        let users_toggle = gtk::ToggleButton::builder()
+            .icon_name("system-users-symbolic")
+            .tooltip_text("Show who is online")
+            .visible(false)
+            .build();
+        header.pack_end(&users_toggle);
         window.set_titlebar(Some(&header));
 
         let connect_bar = ConnectBar::new(server, nickname);
         let messages = MessageList::new();
         let users = UserList::new();
         let status = StatusBar::new();
-        let entry = gtk::Entry::builder()
-            .placeholder_text("Message the room (type /help for commands)")
-            .hexpand(true)
-            .max_length(tlschat::MAX_MESSAGE_CHARS as i32)
-            .build();
-        let send = gtk::Button::builder()
-            .label("Send")
-            .css_classes(["suggested-action"])
-            .build();
-        let compose = gtk::Box::new(gtk::Orientation::Horizontal, 8);
-        compose.add_css_class("compose");
-        compose.append(&entry);
-        compose.append(&send);
+        let compose = Compose::new();
+        let (entry, send) = (compose.entry.clone(), compose.send.clone());
 
         let chat = gtk::Box::new(gtk::Orientation::Vertical, 0);
         chat.add_css_class("chat-view");
         chat.append(&messages.root);
-        chat.append(&compose);
+        chat.append(&compose.root);
         let paned = gtk::Paned::builder()
             .orientation(gtk::Orientation::Horizontal)
             .start_child(&chat)
@@ -93,7 +94,7 @@ impl View {
         content.append(&status.root);
         window.set_child(Some(&content));
 
-        View {
+        let view = View {
             window,
             subtitle,
             connect_bar,
@@ -102,7 +103,27 @@ impl View {
             entry,
             send,
             status,
-        }
+            users_toggle,
+        };
+        view.fold_when_narrow();
+        view
+    }
+
+    /// Folds the user list behind a header button when the window is narrow, so the
+    /// conversation and the connection fields keep their room.
+    fn fold_when_narrow(&self) {
+        let (users, toggle) = (self.users.root.clone(), self.users_toggle.clone());
+        let apply = move |window: &gtk::ApplicationWindow| {
+            let narrow = window.default_width() < NARROW;
+            toggle.set_visible(narrow);
+            users.set_visible(!narrow || toggle.is_active());
+        };
+        apply(&self.window);
+        let again = apply.clone();
+        self.window
+            .connect_default_width_notify(move |window| again(window));
+        let window = self.window.clone();
+        self.users_toggle.connect_toggled(move |_| apply(&window));
     }
 
     /// Routes widget signals to the controller as [`Event`]s.
@@ -111,14 +132,19 @@ impl View {
             // Unbounded, so this never blocks the UI; it fails only once the loop is gone.
             let _ = events.try_send(event);
         };
-        let tx = events.clone();
-        self.connect_bar
-            .connect_login(move || send(&tx, Event::Login));
+        let (tx, tx2) = (events.clone(), events.clone());
+        self.connect_bar.connect_login(
+            move || send(&tx2, Event::Button),
+            move || send(&tx, Event::Login),
+        );
         let tx = events.clone();
         self.entry
             .connect_activate(move |_| send(&tx, Event::Submit));
         let tx = events.clone();
         self.send.connect_clicked(move |_| send(&tx, Event::Submit));
+        let tx = events.clone();
+        self.messages
+            .connect_retry(move |id| send(&tx, Event::Retry(id)));
         let tx = events.clone();
         self.users
             .connect_activated(move |nick| send(&tx, Event::Query(nick.to_string())));
@@ -142,6 +168,9 @@ impl View {
         });
         self.entry.add_controller(keys);
 
+        let tx = events.clone();
+        self.window
+            .connect_is_active_notify(move |w| send(&tx, Event::Focus(w.is_active())));
         let tx = events.clone();
         self.window.connect_close_request(move |_| {
             send(&tx, Event::Close);

@@ -1,6 +1,6 @@
 use super::*;
 
-fn msg(seq: u64, sender_id: u64, sender: &str, text: &str) -> ServerMsg {
+pub(super) fn msg(seq: u64, sender_id: u64, sender: &str, text: &str) -> ServerMsg {
     ServerMsg::Message(ChatMessage {
         seq,
         time: "2026-11-27T09:15:02.123Z".into(),
@@ -24,7 +24,7 @@ fn welcome(id: u64, nickname: &str, users: Vec<User>, history: Vec<ChatMessage>)
     serde_json::from_value(json).expect("a valid welcome")
 }
 
-fn welcomed(history: Vec<ChatMessage>) -> Room {
+pub(super) fn welcomed(history: Vec<ChatMessage>) -> Room {
     let mut room = Room::default();
     let users = vec![
         User {
@@ -46,7 +46,7 @@ fn inserted(up: &Update) -> Vec<(usize, String)> {
         .iter()
         .filter_map(|op| match op {
             Op::Insert(i, line) => Some((*i, line.plain())),
-            Op::DropFront(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -148,6 +148,21 @@ fn errors_say_what_happened() {
     assert_eq!(
         up.status.as_deref(),
         Some("Nickname 'bob' is taken: choose another and press Login")
+    );
+    let mut room = welcomed(vec![]);
+    room.requested_nickname = "bob".into();
+    let up = room.apply(ServerMsg::error(ErrorCode::NicknameTaken, "taken"));
+    assert!(!up.login_refused, "a refused rename keeps the connection");
+    assert_eq!(
+        up.status.as_deref(),
+        Some("Nickname 'bob' is taken: you are still alice. Try another with /nick NAME")
+    );
+    let mut room = Room::default();
+    let up = room.apply(ServerMsg::error(ErrorCode::AuthFailed, "wrong password"));
+    assert!(up.login_refused && up.password_needed);
+    assert_eq!(
+        up.status.as_deref(),
+        Some("This room needs a password: type it in the Password box and press Login")
     );
     let mut room = welcomed(vec![]);
     let up = room.apply(ServerMsg::Error {
