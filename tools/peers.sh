@@ -292,7 +292,7 @@ CONNECTION_FIGURES=(
     "RSS per connection (kB)|.server.rss_kb_per_connection"
     "broadcast-to-all p50 (ms)|.latency_ms.p50"
     "broadcast-to-all p99 (ms)|.latency_ms.p99"
-    "idle CPU in 3 s (s)|.server.idle_cpu_secs"
+    "idle CPU in 10 s (s)|.server.idle_cpu_secs"
     "ramp CPU (s)|.server.ramp_cpu_secs"
 )
 if [[ " ${BENCH_ARGS[*]} " == *" --connections"* ]]; then

@@ -157,7 +157,8 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
     }
     let loaded = target.usage();
     let threads = target.pid.and_then(crate::procfs::threads);
-    let idle_window = Duration::from_secs(3);
+    // The server must spend (almost) nothing on idle users: watch it for 10 s.
+    let idle_window = Duration::from_secs(10);
     if settled {
         thread::sleep(idle_window.min(deadline.saturating_duration_since(Instant::now())));
     }
