@@ -295,3 +295,44 @@ fn the_terminal_is_given_back_when_the_connection_drops_mid_line() {
     let (before, after) = pane.terminal_modes();
     assert_eq!(before, after, "the terminal was left in raw mode");
 }
+
+#[test]
+fn a_first_connection_that_fails_says_why_and_offers_to_try_again() {
+    // A port with nothing listening yet: the server starts there only once asked.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let pane = Pane::start(&["--server", &addr, "--nickname", "carol"]);
+    let screen = pane.wait_for_text("Press Enter to try again, or Ctrl-D to quit.");
+    assert!(
+        screen.contains(&format!("! Could not connect to {addr}")),
+        "{screen}"
+    );
+    let data = TempDir::new("retry");
+    let _server = Server::start_at(&addr, &[], Some(data.path()));
+    pane.press(&["Enter"]);
+    pane.wait_for_text("You are carol on the server");
+}
+
+#[test]
+fn a_refused_line_keeps_its_text_and_retry_sends_it_again() {
+    let server = Server::start(&[]);
+    let pane = join(&server, "alice", &[]);
+    pane.type_text("/msg dora are you there?");
+    pane.press(&["Enter"]);
+    pane.wait_for_text("! Not sent: /msg dora are you there? (");
+    pane.wait_for_text("/retry sends it again");
+    let (mut dora, _) = server.join("dora");
+    pane.wait_for_text("-- dora joined");
+    pane.type_text("/retry");
+    pane.press(&["Enter"]);
+    let got = dora.recv_until("the private message", |m| {
+        matches!(m, tlschat::ServerMsg::Private(_))
+    });
+    match got {
+        tlschat::ServerMsg::Private(p) => assert_eq!(p.message, "are you there?"),
+        _ => unreachable!(),
+    }
+}

@@ -14,6 +14,8 @@ pub enum Command {
     },
     /// `/nick NAME`.
     Nick(String),
+    /// `/retry`: send again the last message the server refused.
+    Retry,
     Quit,
     Help,
     /// Nothing to do (a blank line).
@@ -28,6 +30,7 @@ pub const HELP: &[&str] = &[
     "  /me ACTION        send an action (* you ACTION)",
     "  /msg NAME TEXT    send TEXT to NAME only",
     "  /nick NAME        change your nickname",
+    "  /retry            send again the last message the server refused",
     "  /quit             leave (so does end of input, Ctrl-D)",
     "  /help             this list",
     "  //TEXT            send TEXT starting with a single /",
@@ -62,6 +65,7 @@ pub fn parse(line: &str) -> Command {
         },
         "nick" if args.is_empty() => Command::Invalid("Usage: /nick NAME".into()),
         "nick" => Command::Nick(args.to_string()),
+        "retry" => Command::Retry,
         "quit" | "exit" => Command::Quit,
         "help" | "?" => Command::Help,
         _ => Command::Invalid(format!("Unknown command /{name}: type /help for the list")),
@@ -86,6 +90,7 @@ mod tests {
         );
         assert_eq!(parse("/nick alicia"), Command::Nick("alicia".into()));
         assert_eq!(parse("/QUIT"), Command::Quit);
+        assert_eq!(parse("/retry"), Command::Retry);
         assert_eq!(parse("/help"), Command::Help);
         assert_eq!(parse("//etc"), Command::Say("/etc".into()));
     }

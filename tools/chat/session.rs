@@ -39,6 +39,8 @@ pub struct Session {
     leaving: Option<Instant>,
     /// When to try connecting again after a drop.
     retry_at: Option<Instant>,
+    /// The last message the server refused, for `/retry`.
+    refused: Option<ClientMsg>,
     backoff: Backoff,
     shown: catchup::Shown,
     events: Sender<Event>,
@@ -71,6 +73,7 @@ impl Session {
             bye: None,
             leaving: None,
             retry_at: None,
+            refused: None,
             backoff: Backoff::default(),
             shown: catchup::Shown::default(),
             events,
@@ -162,7 +165,16 @@ impl Session {
             return ControlFlow::Break(Err(refused));
         }
         // A server unreachable at start is an error to report, not a reason to wait: scripts
-        // rely on that. Once we have been in the room, we come back unless told not to.
+        // rely on that, and a person at a terminal is asked, as the GUI offers Retry. Once we
+        // have been in the room, we come back by ourselves unless told not to.
+        if self.me.is_none() && retry && self.interactive {
+            self.note(&format!("! {reason}"));
+            if ask_to_try_again() {
+                self.connect();
+                return ControlFlow::Continue(());
+            }
+            return ControlFlow::Break(Err(reason));
+        }
         if self.me.is_none()
             || !retry
             || !self.reconnect
@@ -206,17 +218,24 @@ impl Session {
                     self.note(&format!("! Not delivered (the connection dropped): {text}"));
                 }
             }
-            // Shown as the server's error, as before the runtime named the refused message.
+            // Nothing typed is lost: the line is shown with why, and /retry sends it again.
             NetEvent::Refused {
-                code,
-                reason,
-                retry_after_ms,
-                ..
-            } => self.server_msg(ServerMsg::Error {
-                code,
-                message: reason,
-                retry_after_ms,
-            }),
+                message, reason, ..
+            } => {
+                let text = match &message {
+                    ClientMsg::Broadcast { message, .. } => message.clone(),
+                    ClientMsg::Private { to, message, .. } => format!("/msg {to} {message}"),
+                    _ => String::new(),
+                };
+                if text.is_empty() {
+                    self.note(&format!("! {reason}"));
+                } else {
+                    self.note(&format!(
+                        "! Not sent: {text} ({reason}); /retry sends it again"
+                    ));
+                    self.refused = Some(message);
+                }
+            }
             NetEvent::Closed { .. } => {}
         }
     }
@@ -284,6 +303,10 @@ impl Session {
                     password: None,
                 },
                 Err(e) => return self.note(&format!("! Bad nickname: {e}")),
+            },
+            Command::Retry => match self.refused.take() {
+                Some(msg) => msg,
+                None => return self.note("! Nothing to send again: the server refused nothing"),
             },
             Command::Quit => return self.leave(),
             Command::Help => {
@@ -372,4 +395,16 @@ impl Session {
             self.leave();
         }
     }
+}
+
+/// Asks the person at the terminal whether to try connecting again: Enter for yes, end of
+/// input (Ctrl-D) for no. Only before the first login, when nothing else reads stdin.
+fn ask_to_try_again() -> bool {
+    use std::io::Write;
+    print!("Press Enter to try again, or Ctrl-D to quit. ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let answered = matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0);
+    println!();
+    answered
 }
