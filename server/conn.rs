@@ -322,7 +322,9 @@ impl Conn {
     /// the socket is still open and the peer reading, then shuts the socket down and reads
     /// what the peer had already sent, so that closing does not reset the connection.
     pub fn finish(self: &Arc<Self>, bye: Option<Frame>) {
-        if self.close(Closed::ByItself, bye) {
+        self.close(Closed::ByItself, bye);
+        // Whoever closed it, what is queued (a goodbye among it) goes out first if it can.
+        {
             let mut tls = lock(&self.tls);
             self.flush_locked(&mut tls);
         }

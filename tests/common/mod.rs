@@ -301,6 +301,25 @@ impl Client {
         }
     }
 
+    /// Reads until the server closes or the connection fails: what it sent, and the error
+    /// if it did not end cleanly (a reset, say).
+    pub fn recv_until_end(&mut self) -> (Vec<ServerMsg>, Option<std::io::Error>) {
+        let mut all = Vec::new();
+        let mut chunk = [0u8; 16384];
+        loop {
+            while let Some(line) = self.lines.next_line().expect("line within limit") {
+                if let Ok(msg) = decode_server(line) {
+                    all.push(msg);
+                }
+            }
+            match self.tls.read(&mut chunk) {
+                Ok(0) => return (all, None),
+                Ok(n) => self.lines.extend(&chunk[..n]),
+                Err(e) => return (all, Some(e)),
+            }
+        }
+    }
+
     /// Reads until the server closes, returning everything it sent last.
     pub fn recv_all_until_close(&mut self) -> Vec<ServerMsg> {
         let mut all = Vec::new();
