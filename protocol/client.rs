@@ -172,6 +172,11 @@ impl ClientHandle {
         Ok(())
     }
 
+    /// How many messages are held back to stay within the server's flood limits.
+    pub fn held(&self) -> usize {
+        self.lock().outbox.held()
+    }
+
     /// Queues an already encoded line (not tracked for delivery).
     pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
         link_push(&self.lock(), frame)

@@ -289,3 +289,25 @@ fn hostile_text_is_shown_not_obeyed() {
         );
     }
 }
+
+#[test]
+fn lines_typed_faster_than_the_flood_limit_wait_and_all_arrive_in_order() {
+    let server = Server::start(&["--rate", "4", "--burst", "3", "--no-address-limits"]);
+    let mut alice = Chat::join(&server, "alice");
+    let (mut bob, _) = server.join("bob");
+    alice.expect("-- bob joined");
+    for i in 0..8 {
+        alice.type_line(&format!("line {i}"));
+    }
+    alice.expect("waiting: sent as fast as the server's flood limit allows");
+    for i in 0..8 {
+        assert_eq!(from_alice(&mut bob).message, format!("line {i}"));
+    }
+    let (status, stderr) = alice.finish();
+    assert!(status.success(), "{stderr}");
+    let printed = alice.everything();
+    assert!(
+        !printed.iter().any(|l| l.contains("Not sent")),
+        "{printed:#?}"
+    );
+}

@@ -323,7 +323,14 @@ impl Session {
             _ => Err(SendError::NotConnected),
         };
         match sent {
-            Ok(()) => {}
+            Ok(()) => {
+                let held = self.handle.as_ref().map_or(0, client::ClientHandle::held);
+                if held > 0 {
+                    self.note(&format!(
+                        "-- {held} waiting: sent as fast as the server's flood limit allows"
+                    ));
+                }
+            }
             Err(SendError::NotConnected) => {
                 let text = line.trim_end_matches(['\r', '\n']);
                 self.note(&format!("! Not connected: not sent: {text}"));
