@@ -58,6 +58,8 @@ fn dropped(reason: impl Into<String>) -> Ending {
 
 /// After this many rejected messages in a row, a flooder is disconnected.
 const FLOOD_STRIKES: u32 = 50;
+/// How long a connection is quiet before its thread gives back what handling input needed.
+const IDLE_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 /// One socket read, and then the plaintext it decrypts to: small, since most lines are, and
 /// it lives on every connection thread's stack.
 const READ_CHUNK: usize = 4 * 1024;
@@ -152,10 +154,8 @@ impl Session<'_> {
                 Ok(false) => {}
                 Err(end) => return end,
             }
-            // Most users sit idle most of the time: what handling that input needed (the
-            // read buffer, a flush for the whole room, OpenSSL's per-thread state) goes back.
-            crate::slim::going_idle();
             read = true;
+            let mut slimmed = false;
             loop {
                 let idle_deadline = last_heard
                     + if pinged {
@@ -168,8 +168,21 @@ impl Session<'_> {
                     Some(_) => idle_deadline,
                 };
                 let wait = deadline.saturating_duration_since(Instant::now());
+                // Most users sit idle most of the time: once this one has been quiet a
+                // moment, what handling its input needed (the read buffer, a flush for the
+                // whole room, OpenSSL's per-thread state) goes back. A busy user never pays
+                // for that, an idle one once.
+                let (wait, slimming) = match slimmed {
+                    false if wait > IDLE_AFTER => (IDLE_AFTER, true),
+                    _ => (wait, false),
+                };
                 match self.conn.wait_readable(wait) {
                     Ok(true) => break,
+                    Ok(false) if slimming => {
+                        crate::slim::going_idle();
+                        slimmed = true;
+                        continue;
+                    }
                     Ok(false) => {}
                     Err(e) => return self.gone(Some(e)),
                 }
