@@ -331,8 +331,9 @@ impl Conn {
         let mut queue = lock(&self.queue);
         self.shut_down(&mut queue);
         drop(queue);
+        // Bounded: a peer that keeps sending is not read forever.
         let mut drain = [0u8; 1024];
-        for _ in 0..64 {
+        for _ in 0..1024 {
             // SAFETY: `drain` is a live buffer of the given length.
             let n = unsafe {
                 libc::recv(
