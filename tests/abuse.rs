@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, PATIENCE};
+use common::{assert_first_error, assert_last_bye, Client, Server, PATIENCE};
 use tlschat::{ByeCode, ErrorCode, ServerMsg};
 
 #[test]
@@ -42,16 +42,7 @@ fn an_over_long_line_is_refused_and_closes_only_that_connection() {
     long.push(b'\n');
     alice.send_raw(&long);
     let rest = alice.recv_all_until_close();
-    assert!(
-        matches!(
-            rest.first(),
-            Some(ServerMsg::Error {
-                code: ErrorCode::LineTooLong,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
+    assert_first_error(&rest, ErrorCode::LineTooLong);
     assert!(matches!(
         rest.last(),
         Some(ServerMsg::Bye {
@@ -308,30 +299,12 @@ fn login_and_idle_deadlines() {
     let server = Server::start(&["--login-timeout", "0.5", "--idle-timeout", "1"]);
     let mut lurker = Client::connect(server.port);
     let rest = lurker.recv_all_until_close();
-    assert!(
-        matches!(
-            rest.last(),
-            Some(ServerMsg::Bye {
-                code: ByeCode::LoginTimeout,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
+    assert_last_bye(&rest, ByeCode::LoginTimeout);
     let (mut quiet, _) = server.join("quiet");
     // Pinged at half the idle timeout; not answering gets a bye at the full timeout.
     assert_eq!(quiet.recv(), ServerMsg::Ping);
     let rest = quiet.recv_all_until_close();
-    assert!(
-        matches!(
-            rest.last(),
-            Some(ServerMsg::Bye {
-                code: ByeCode::Idle,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
+    assert_last_bye(&rest, ByeCode::Idle);
     // Answering keeps the connection.
     let (mut lively, _) = server.join("lively");
     for _ in 0..3 {

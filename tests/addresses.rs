@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, TcpStream};
 use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
-use common::{Client, Server};
+use common::{assert_last_bye, Client, Server};
 use tlschat::{ByeCode, ErrorCode, ServerMsg};
 
 /// A TCP connection to the server on 127.0.0.1 from the local address `source`.
@@ -99,16 +99,7 @@ fn a_user_over_the_address_limit_is_told_so() {
         }
         _ => panic!("expected an error first: {rest:?}"),
     }
-    assert!(
-        matches!(
-            rest.last(),
-            Some(ServerMsg::Bye {
-                code: ByeCode::Refused,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
+    assert_last_bye(&rest, ByeCode::Refused);
     // Another host is not affected, and a place freed is a place to take.
     let (_alice, _) = server.join("alice");
     first.send(r#"{"type":"quit"}"#);

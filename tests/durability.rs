@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, TempDir};
+use common::{assert_last_bye, Client, Server, TempDir};
 use tlschat::{ByeCode, ServerMsg, Welcome};
 
 fn resume(client: &mut Client, welcome: &Welcome, last_seq: Option<u64>) -> Welcome {
@@ -111,16 +111,7 @@ fn the_nickname_of_a_ghost_is_reserved_and_an_old_connection_is_replaced() {
     let w2 = resume(&mut second, &wa, None);
     assert_eq!(w2.id, wa.id);
     let rest = first.recv_all_until_close();
-    assert!(
-        matches!(
-            rest.last(),
-            Some(ServerMsg::Bye {
-                code: ByeCode::Replaced,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
+    assert_last_bye(&rest, ByeCode::Replaced);
     second.say("still alice");
     assert_eq!(second.recv_message().sender_id, wa.id);
 }

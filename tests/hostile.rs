@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Client, Server};
+use common::{assert_first_error, assert_last_bye, Client, Server};
 use tlschat::{ByeCode, ErrorCode, ServerMsg};
 
 #[test]
@@ -85,26 +85,8 @@ fn a_first_login_to_a_full_room_is_told_why() {
     let mut bob = Client::connect(server.port);
     bob.send(r#"{"type":"login","nickname":"bob"}"#);
     let rest = bob.recv_all_until_close();
-    assert!(
-        matches!(
-            rest.first(),
-            Some(ServerMsg::Error {
-                code: ErrorCode::ServerFull,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
-    assert!(
-        matches!(
-            rest.last(),
-            Some(ServerMsg::Bye {
-                code: ByeCode::Refused,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
+    assert_first_error(&rest, ErrorCode::ServerFull);
+    assert_last_bye(&rest, ByeCode::Refused);
 }
 
 #[test]
@@ -121,14 +103,5 @@ fn a_refused_login_with_more_input_behind_it_is_still_told_why() {
     // The server may close before it has read all of this; the write may then fail.
     let _ = std::io::Write::write_all(&mut bob.tls, lines.as_bytes());
     let rest = bob.recv_all_until_close();
-    assert!(
-        matches!(
-            rest.first(),
-            Some(ServerMsg::Error {
-                code: ErrorCode::ServerFull,
-                ..
-            })
-        ),
-        "{rest:?}"
-    );
+    assert_first_error(&rest, ErrorCode::ServerFull);
 }

@@ -331,3 +331,21 @@ impl Client {
         all
     }
 }
+
+/// Asserts that the last of `rest` (what a client read until the close) is `bye` `code`.
+#[track_caller]
+pub fn assert_last_bye(rest: &[ServerMsg], code: tlschat::ByeCode) {
+    assert!(
+        matches!(rest.last(), Some(ServerMsg::Bye { code: got, .. }) if *got == code),
+        "expected bye {code:?} last: {rest:?}"
+    );
+}
+
+/// Asserts that the first of `rest` is `error` `code`.
+#[track_caller]
+pub fn assert_first_error(rest: &[ServerMsg], code: tlschat::ErrorCode) {
+    assert!(
+        matches!(rest.first(), Some(ServerMsg::Error { code: got, .. }) if *got == code),
+        "expected error {code:?} first: {rest:?}"
+    );
+}
