@@ -346,16 +346,10 @@ fn seq_marker(seq: u64) -> Frame {
         .into()
 }
 
-/// Takes an advisory lock that the kernel releases when the process dies, however it dies.
-fn lock_exclusively(file: &File) -> io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: flock on a file descriptor we own; no memory is involved.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+/// Takes an advisory lock (`flock`) that the kernel releases when the process dies, however
+/// it dies.
+fn lock_exclusively(file: &File) -> Result<(), std::fs::TryLockError> {
+    file.try_lock()
 }
 
 #[cfg(test)]
