@@ -20,8 +20,9 @@ use crate::room::{refuse, Refusal};
 pub enum Link {
     /// Connected: frames go into this connection's queue.
     Live(Arc<Conn>),
-    /// Dropped, place kept until `until`; private messages wait in `pending`.
-    Ghost { until: Instant, pending: Vec<Frame> },
+    /// Dropped, place kept until `until`; private messages numbered after `since` came
+    /// while it was away, and wait (in `recent_private`) for it to resume.
+    Ghost { until: Instant, since: u64 },
 }
 
 pub struct Member {
@@ -52,12 +53,9 @@ pub struct Members {
     by_token: HashMap<String, u64>,
     /// Connections given frames since the room last flushed.
     dirty: Vec<Arc<Conn>>,
-    /// Private messages for members whose connection closed before the room heard of it:
-    /// they wait here for the ghost the member is about to become.
-    undelivered: HashMap<u64, Vec<Frame>>,
-    /// The last private messages to or from each member, by seq: what was written to a
-    /// connection just before it died may never have arrived, so a resume gets again those
-    /// after its `last_seq`.
+    /// The last private messages to or from each member, by seq: what a ghost missed, and
+    /// what was written to a connection just before it died and may never have arrived. A
+    /// resume gets those after its `last_seq`.
     recent_private: HashMap<u64, VecDeque<(u64, Frame)>>,
     /// Counts changes to who is in the room and their nicknames, for the state saver.
     generation: u64,
@@ -89,7 +87,6 @@ impl Members {
 
     pub fn remove(&mut self, id: u64) -> Option<Member> {
         let member = self.by_id.remove(&id)?;
-        self.undelivered.remove(&id);
         self.recent_private.remove(&id);
         self.by_nickname
             .remove(&nickname_skeleton(&member.nickname));
@@ -101,7 +98,6 @@ impl Members {
     pub fn drain(&mut self) -> impl Iterator<Item = Member> {
         self.by_nickname.clear();
         self.by_token.clear();
-        self.undelivered.clear();
         self.recent_private.clear();
         self.generation += 1;
         std::mem::take(&mut self.by_id).into_values()
@@ -213,12 +209,9 @@ impl Members {
     }
 
     /// Brings back the users of the previous run, as ghosts until `until`.
-    pub fn restore(&mut self, users: Vec<SavedUser>, until: Instant) {
+    pub fn restore(&mut self, users: Vec<SavedUser>, until: Instant, since: u64) {
         for user in users {
-            let link = Link::Ghost {
-                until,
-                pending: Vec::new(),
-            };
+            let link = Link::Ghost { until, since };
             self.insert(
                 user.id,
                 Member {
@@ -230,12 +223,10 @@ impl Members {
         }
     }
 
-    pub fn make_ghost(&mut self, id: u64, until: Instant) {
+    /// Member `id` dropped when the room's last seq was `since`.
+    pub fn make_ghost(&mut self, id: u64, until: Instant, since: u64) {
         if let Some(member) = self.by_id.get_mut(&id) {
-            member.link = Link::Ghost {
-                until,
-                pending: self.undelivered.remove(&id).unwrap_or_default(),
-            };
+            member.link = Link::Ghost { until, since };
         }
     }
 
@@ -252,13 +243,14 @@ impl Members {
             })
     }
 
+    /// How many private messages wait for ghost `id` (0 for a live member).
     pub fn ghost_inbox_len(&self, id: u64) -> usize {
-        match self.by_id.get(&id) {
-            Some(Member {
-                link: Link::Ghost { pending, .. },
-                ..
-            }) => pending.len(),
-            _ => self.undelivered.get(&id).map_or(0, Vec::len),
+        match self.by_id.get(&id).map(|m| &m.link) {
+            Some(Link::Ghost { since, .. }) => self
+                .recent_private
+                .get(&id)
+                .map_or(0, |recent| recent.iter().filter(|(s, _)| s > since).count()),
+            _ => 0,
         }
     }
 
@@ -325,8 +317,8 @@ impl Members {
         }
     }
 
-    /// Queues private message `seq` for the given members (each once); a ghost keeps it for
-    /// later.
+    /// Queues private message `seq` for the given members (each once); a ghost gets it when
+    /// it resumes, from `recent_private`.
     pub fn deliver_to(&mut self, ids: &[u64], seq: u64, line: &Frame) {
         let mut slow = Vec::new();
         for (i, id) in ids.iter().enumerate() {
@@ -338,22 +330,14 @@ impl Members {
                 recent.pop_front();
             }
             recent.push_back((seq, Frame::clone(line)));
-            let conn = match self.by_id.get_mut(id).map(|m| &mut m.link) {
+            let conn = match self.by_id.get(id).map(|m| &m.link) {
                 Some(Link::Live(conn)) => Arc::clone(conn),
-                Some(Link::Ghost { pending, .. }) => {
-                    pending.push(Frame::clone(line));
-                    continue;
-                }
-                None => continue,
+                Some(Link::Ghost { .. }) | None => continue,
             };
-            match self.send(&conn, Frame::clone(line)) {
-                Ok(()) => {}
-                Err(PushError::Overflow) => slow.push(*id),
-                Err(PushError::Closed) => self
-                    .undelivered
-                    .entry(*id)
-                    .or_default()
-                    .push(Frame::clone(line)),
+            // A connection already closed will resume, or leave: either way `recent_private`
+            // has the message.
+            if self.send(&conn, Frame::clone(line)) == Err(PushError::Overflow) {
+                slow.push(*id);
             }
         }
         self.drop_slow(slow);

@@ -273,7 +273,8 @@ impl Room {
         let mut state = self.lock();
         if state.members.is_connection(id, conn) {
             let until = Instant::now() + self.config.resume_grace;
-            state.members.make_ghost(id, until);
+            let since = state.history.last_seq();
+            state.members.make_ghost(id, until, since);
             drop(state);
             self.janitor_wakeup.notify_one();
         }

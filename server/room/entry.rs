@@ -35,20 +35,16 @@ impl Room {
                 "that session could not be resumed",
             ));
         };
-        let (pending, replaced) =
-            match std::mem::replace(&mut member.link, Link::Live(Arc::clone(conn))) {
-                Link::Live(old) => {
-                    let bye = encode(&ServerMsg::Bye {
-                        code: ByeCode::Replaced,
-                        reason: "you connected again from somewhere else".into(),
-                    });
-                    (
-                        Vec::new(),
-                        old.close(Closed::Replaced, Some(bye.into())).then_some(old),
-                    )
-                }
-                Link::Ghost { pending, .. } => (pending, None),
-            };
+        let replaced = match std::mem::replace(&mut member.link, Link::Live(Arc::clone(conn))) {
+            Link::Live(old) => {
+                let bye = encode(&ServerMsg::Bye {
+                    code: ByeCode::Replaced,
+                    reason: "you connected again from somewhere else".into(),
+                });
+                old.close(Closed::Replaced, Some(bye.into())).then_some(old)
+            }
+            Link::Ghost { .. } => None,
+        };
         let nickname = member.nickname.clone();
         if let Some(old) = replaced {
             members.mark_dirty(old);
@@ -57,15 +53,11 @@ impl Room {
         for frame in welcome {
             members.send_catchup(conn, frame);
         }
-        // What was written to the old connection may not have arrived: with `last_seq` the
-        // client says what it has, so it gets the private messages after it again (it ignores
-        // a seq it has seen); without, what arrived while it was away.
-        let pending = match last_seq {
-            Some(seq) => members.private_after(id, seq),
-            None => pending,
-        };
-        // At most RECENT_PRIVATE or GHOST_INBOX, so within any budget.
-        for frame in pending {
+        // What came while it was away, and what was written to the old connection but may
+        // not have arrived: the private messages after what the client says it has seen
+        // (`seq` counts private messages too, so without `last_seq` it has seen none).
+        // At most RECENT_PRIVATE of them, so within any budget.
+        for frame in members.private_after(id, last_seq.unwrap_or(0)) {
             let _ = members.send(conn, frame);
         }
         Ok(Identity {

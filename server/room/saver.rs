@@ -19,7 +19,7 @@ pub(super) fn members_from_before(history: &mut History, grace: Duration) -> Mem
             "{} users from before the restart have {grace:?} to come back",
             saved.len()
         );
-        members.restore(saved, Instant::now() + grace);
+        members.restore(saved, Instant::now() + grace, history.last_seq());
     }
     members
 }
