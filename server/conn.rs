@@ -123,13 +123,13 @@ impl Conn {
         if queue.closed.is_some() {
             return Err(PushError::Closed);
         }
-        let was_idle = queue.is_empty() && !queue.blocked;
+        let was_idle = queue.is_idle();
         queue.catchup.push_back(frame);
         Ok(was_idle)
     }
 
     fn enqueue(queue: &mut Queue, frame: Frame) -> bool {
-        let was_idle = queue.is_empty() && !queue.blocked;
+        let was_idle = queue.is_idle();
         queue.bytes += frame.len();
         queue.frames.push_back(frame);
         was_idle

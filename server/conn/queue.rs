@@ -34,14 +34,16 @@ impl Queue {
     pub fn wants_flush(&self) -> bool {
         !self.blocked
             && !self.shut
-            && (!self.frames.is_empty()
-                || !self.catchup.is_empty()
-                || self.unsent > 0
-                || self.closed.is_some())
+            && (!self.is_empty() || self.unsent > 0 || self.closed.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty() && self.catchup.is_empty()
+    }
+
+    /// Nothing queued and nobody about to send: a frame queued now needs a flush.
+    pub fn is_idle(&self) -> bool {
+        self.is_empty() && !self.blocked
     }
 
     pub fn clear(&mut self) {
@@ -51,20 +53,25 @@ impl Queue {
         self.bytes = 0;
     }
 
+    /// The queue the next bytes come from (the catch-up first), and whether it counts
+    /// against the budget.
+    fn next_deque(&mut self) -> (&mut VecDeque<Frame>, bool) {
+        if self.catchup.is_empty() {
+            (&mut self.frames, true)
+        } else {
+            (&mut self.catchup, false)
+        }
+    }
+
     /// Takes the next plaintext to encrypt: a whole frame when that is all there is, else up
     /// to [`COALESCE`] bytes copied from the frames in order (a large frame goes in pieces, so
     /// no more ciphertext is made than the socket may soon take).
     pub fn take_batch(&mut self) -> Option<Batch> {
         if self.offset == 0 && self.catchup.len() + self.frames.len() == 1 {
-            let from_catchup = !self.catchup.is_empty();
-            let deque = if from_catchup {
-                &mut self.catchup
-            } else {
-                &mut self.frames
-            };
+            let (deque, budgeted) = self.next_deque();
             if deque.front().is_some_and(|f| f.len() <= COALESCE) {
                 let frame = deque.pop_front()?;
-                if !from_catchup {
+                if budgeted {
                     self.bytes = self.bytes.saturating_sub(frame.len());
                 }
                 return Some(Batch::Whole(frame));
@@ -72,27 +79,22 @@ impl Queue {
         }
         let mut plain = Vec::new();
         while plain.len() < COALESCE {
-            let from_catchup = !self.catchup.is_empty();
-            let deque = if from_catchup {
-                &mut self.catchup
-            } else {
-                &mut self.frames
-            };
+            let offset = self.offset;
+            let (deque, budgeted) = self.next_deque();
             let Some(front) = deque.front() else {
                 break;
             };
-            let rest = front.get(self.offset..).unwrap_or_default();
+            let rest = front.get(offset..).unwrap_or_default();
             let take = rest.len().min(COALESCE - plain.len());
             plain.extend_from_slice(rest.get(..take).unwrap_or_default());
-            if !from_catchup {
+            let whole = take == rest.len();
+            if whole {
+                deque.pop_front();
+            }
+            if budgeted {
                 self.bytes = self.bytes.saturating_sub(take);
             }
-            if take == rest.len() {
-                deque.pop_front();
-                self.offset = 0;
-            } else {
-                self.offset += take;
-            }
+            self.offset = if whole { 0 } else { offset + take };
         }
         (!plain.is_empty()).then_some(Batch::Copied(plain))
     }
