@@ -88,17 +88,6 @@ impl Mailbox {
         Ok(())
     }
 
-    /// Queues a frame whatever the budget says: for a bounded catch-up (a `welcome` and the
-    /// messages it replays) that must arrive whole. Fails only if the mailbox is closed.
-    pub fn push_unbudgeted(&self, frame: Frame) -> Result<(), PushError> {
-        let state = self.lock();
-        if state.closed {
-            return Err(PushError::Closed);
-        }
-        self.enqueue(state, frame);
-        Ok(())
-    }
-
     fn enqueue(&self, mut state: MutexGuard<'_, State>, frame: Frame) {
         let was_idle = state.outgoing.is_empty();
         state.outgoing_bytes += frame.len();
