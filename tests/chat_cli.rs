@@ -2,15 +2,13 @@
 //! ephemeral loopback ports, with another participant played by the shared test client.
 
 mod common;
-#[path = "chat_cli/driver.rs"]
-mod driver;
 
 use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::chat::Chat;
 use common::{Server, TempDir, PATIENCE};
-use driver::Chat;
 use tlschat::ServerMsg;
 
 /// The next room message not sent by bob himself (he gets his own echo first).

@@ -4,11 +4,7 @@
 //! lines that are not messages at all. The real `chat` binary, through the real client
 //! runtime, must keep going, print nothing a terminal would obey, and quit cleanly.
 
-#[path = "common/arbitrary.rs"]
-mod arbitrary;
 mod common;
-#[path = "chat_cli/driver.rs"]
-mod driver;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -19,7 +15,8 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use tlschat::{encode, ServerMsg, User};
 
-use driver::Chat;
+use common::arbitrary;
+use common::chat::Chat;
 
 /// How many generated messages the server sends.
 const MESSAGES: usize = 400;

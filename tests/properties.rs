@@ -4,9 +4,9 @@
 //! tracking, catch-up reconciliation, time parsing) survives any message of any type with
 //! hostile text in every field.
 
-#[path = "common/arbitrary.rs"]
-mod arbitrary;
+mod common;
 
+use common::arbitrary;
 use proptest::prelude::*;
 use tlschat::client::Resume;
 use tlschat::confirm::{Reconcile, Unconfirmed};

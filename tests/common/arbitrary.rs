@@ -1,8 +1,8 @@
 //! Proptest strategies for everything a server can send, with hostile text in every field.
 //!
-//! Shared by every client-side property test (tests/properties.rs, the terminal client's
-//! and the GTK client's unit tests, which include this file by path): a client must never
-//! fall over on server data (issue 9, item 9).
+//! Shared by every client-side property test (tests/ through `common::arbitrary`, the
+//! terminal client's and the GTK client's unit tests, which include this file by path): a
+//! client must never fall over on server data (issue 9, item 9).
 
 #![allow(dead_code)] // each includer uses a different subset
 

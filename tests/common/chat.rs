@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{Server, PATIENCE};
+use super::{Server, PATIENCE};
 
 /// The `chat` binary with piped stdin and stdout; killed on drop.
 pub struct Chat {

@@ -7,13 +7,14 @@
 //! It chats for 20 s by default; `TLSCHAT_SOAK_SECS=600` soaks for ten minutes, and
 //! `TLSCHAT_SOAK_SEED` replays a particular choice of victims and delays.
 
+// Shared by every test file; a test in its own folder reaches it only by path.
+#[path = "../common/mod.rs"]
 mod common;
-#[path = "soak/misfits.rs"]
 mod misfits;
-#[path = "soak/peer.rs"]
 mod peer;
+mod report;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use common::{Server, TempDir};
 use peer::{Control, Peer, Rng};
+use report::Report;
 use tlschat::{ChatMessage, ServerMsg};
 
 const PEERS: usize = 12;
@@ -350,76 +352,4 @@ fn a_busy_room_survives_drops_misfits_and_kill_9() {
         peak_mb * 1024 < RSS_LIMIT_KB,
         "server RSS peaked at {peak_mb} MB"
     );
-}
-
-/// What the records say, summed over all peers.
-#[derive(Default)]
-struct Report {
-    acknowledged: u64,
-    /// Sent without an error but never echoed: in flight when a connection or the server died.
-    unacknowledged: u64,
-    replays: u64,
-    replayed: u64,
-    /// (peer, seq, text): acknowledged but not on file, or on file but never received.
-    lost: Vec<(String, u64, String)>,
-    duplicates: Vec<(String, u64)>,
-    disorder: Vec<(String, u64, u64)>,
-    /// Received messages that differ from the file, and other trouble the peers noted.
-    other: Vec<String>,
-}
-
-impl Report {
-    fn check(&mut self, p: &Peer, history: &BTreeMap<u64, ChatMessage>) {
-        let rec = p.lock();
-        self.replays += rec.replays;
-        self.replayed += rec.replayed;
-        let echoed = rec.received.iter().filter(|m| m.sender_nickname == p.nick);
-        self.unacknowledged += rec.sent.saturating_sub(echoed.count() as u64);
-        self.other
-            .extend(rec.trouble.iter().map(|t| format!("{}: {t}", p.nick)));
-        let mut times: HashMap<u64, usize> = HashMap::new();
-        for m in &rec.received {
-            *times.entry(m.seq).or_default() += 1;
-            if m.sender_nickname == p.nick {
-                // Its echo reached the sender: acknowledged, so it must be on file.
-                self.acknowledged += 1;
-                if history.get(&m.seq).map(|h| &h.message) != Some(&m.message) {
-                    self.lost.push((
-                        p.nick.clone(),
-                        m.seq,
-                        format!("acked but not on file: {}", m.message),
-                    ));
-                }
-            }
-            match history.get(&m.seq) {
-                Some(h) if h == m => {}
-                h => self
-                    .other
-                    .push(format!("{} got {m:?}, the file has {h:?}", p.nick)),
-            }
-        }
-        for w in rec.received.windows(2) {
-            if w[1].seq <= w[0].seq {
-                self.disorder.push((p.nick.clone(), w[0].seq, w[1].seq));
-            }
-        }
-        for (seq, m) in history {
-            match times.get(seq).copied().unwrap_or(0) {
-                0 => self
-                    .lost
-                    .push((p.nick.clone(), *seq, m.message.chars().take(40).collect())),
-                1 => {}
-                _ => self.duplicates.push((p.nick.clone(), *seq)),
-            }
-        }
-    }
-
-    fn problems(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.lost.iter().map(|l| format!("lost {l:?}")).collect();
-        all.extend(self.duplicates.iter().map(|d| format!("duplicate {d:?}")));
-        all.extend(self.disorder.iter().map(|d| format!("out of order {d:?}")));
-        all.extend(self.other.iter().cloned());
-        all.truncate(40);
-        all
-    }
 }

@@ -29,26 +29,16 @@
 //! the server cannot be reached at start, refuses the login (or the comeback), or drops the
 //! connection for good.
 
-#[path = "chat/args.rs"]
 mod args;
-#[path = "chat/catchup.rs"]
 mod catchup;
-#[path = "chat/command.rs"]
 mod command;
-#[path = "chat/editor.rs"]
 mod editor;
-#[path = "chat/output.rs"]
 mod output;
 #[cfg(test)]
-#[path = "chat/properties.rs"]
 mod properties;
-#[path = "chat/render.rs"]
 mod render;
-#[path = "chat/safe.rs"]
 mod safe;
-#[path = "chat/session.rs"]
 mod session;
-#[path = "chat/wrap.rs"]
 mod wrap;
 
 use std::io::{self, BufRead};

@@ -18,27 +18,16 @@
 //! connections mode holds C idle clients and times one broadcast to all of them. Every run is
 //! bounded by `--timeout` and refuses non-loopback servers.
 
-#[path = "bench/args.rs"]
 mod args;
-#[path = "bench/idle.rs"]
 mod idle;
-#[path = "bench/irc.rs"]
 mod irc;
-#[path = "bench/load.rs"]
 mod load;
-#[path = "bench/pipe_client.rs"]
 mod pipe_client;
-#[path = "bench/poller.rs"]
 mod poller;
-#[path = "bench/procfs.rs"]
 mod procfs;
-#[path = "bench/proto.rs"]
 mod proto;
-#[path = "bench/record.rs"]
 mod record;
-#[path = "bench/spawn.rs"]
 mod spawn;
-#[path = "bench/stats.rs"]
 mod stats;
 
 use std::io::{IsTerminal, Write};
