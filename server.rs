@@ -71,9 +71,10 @@ use std::time::{Duration, Instant};
 use addresses::{Addresses, TurnedAway};
 use error::Error;
 use history::History;
-use options::{Command, Options};
+use options::Options;
 use room::{Room, RoomConfig};
 use session::Shared;
+use tlschat::args::Parsed;
 use writer::Writer;
 
 /// Logs one line to stderr, prefixed with the time.
@@ -103,11 +104,11 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Error> {
     let options = match options::parse(std::env::args().skip(1))? {
-        Command::Help => {
-            print!("{}", options::USAGE);
+        Parsed::Help => {
+            print!("{}", options::usage());
             return Ok(());
         }
-        Command::Serve(options) => *options,
+        Parsed::Run(options) => options,
     };
     let tls = tls::load(&options.cert, &options.key)?;
     let capacity = capacity::connections();

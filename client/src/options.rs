@@ -3,6 +3,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub use tlschat::args::Parsed;
+use tlschat::args::{self, set, Opt};
+
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -29,30 +32,55 @@ impl Default for Options {
     }
 }
 
-/// The usage text for `--help`.
-pub const USAGE: &str = "\
-Usage: client [OPTIONS]
+const INTRO: &str = "Usage: client [OPTIONS]\n\nA GTK desktop client for a tlschat room.";
 
-A GTK desktop client for a tlschat room.
+/// The `--help` text, without its last newline (it is printed with `println!`).
+pub const USAGE: Usage = Usage;
 
-Options:
-  --server HOST:PORT   server to connect to (default 127.0.0.1:8888)
-  --nickname NAME      nickname to log in with (default: your user name)
-  --connect            log in as soon as the window opens
-  --ca FILE            trust the CA certificate in FILE (default: the bundled development CA)
-  --log FILE           append a plain-text transcript of the room to FILE
-  --help               show this help";
+/// Writes the `--help` text made from [`OPTIONS`].
+pub struct Usage;
 
-/// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Parsed {
-    Run(Options),
-    Help,
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(args::help(INTRO, OPTIONS, "").trim_end())
+    }
 }
+
+/// Every option of the client: `--help` and the parser both come from this table.
+const OPTIONS: &[Opt<Options>] = &[
+    Opt::value(
+        "--server",
+        "HOST:PORT",
+        "server to connect to (default 127.0.0.1:8888)",
+        |o, v| set(&mut o.server, args::server_address(v)),
+    ),
+    Opt::value(
+        "--nickname",
+        "NAME",
+        "nickname to log in with (default: your user name)",
+        |o: &mut Options, v: &str| set(&mut o.nickname, args::nickname(v)),
+    )
+    .or("--nick"),
+    Opt::switch("--connect", "log in as soon as the window opens", |o| {
+        o.connect = true
+    }),
+    Opt::value(
+        "--ca",
+        "FILE",
+        "trust the CA certificate in FILE (default: the bundled development CA)",
+        |o, v| set(&mut o.ca, Ok(Some(v.into()))),
+    ),
+    Opt::value(
+        "--log",
+        "FILE",
+        "append a plain-text transcript of the room to FILE",
+        |o, v| set(&mut o.log, Ok(Some(v.into()))),
+    ),
+];
 
 /// A command line that makes no sense, worded for the person who typed it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub struct UsageError(pub args::Error);
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,38 +91,14 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Parses the arguments after the program name. Accepts `--opt value` and `--opt=value`.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, UsageError> {
-    let mut options = Options::default();
-    let mut args = tlschat::args::Words::new(args);
-    while let Some(flag) = args.next_flag() {
-        let name = flag.name.clone();
-        let mut value = |what: &str| {
-            args.value(&flag)
-                .ok_or_else(|| UsageError(format!("{name} needs a value: {what}")))
-        };
-        match name.as_str() {
-            "--server" => {
-                let typed = value("HOST:PORT")?;
-                options.server = tlschat::address::parse_server(&typed)
-                    .map_err(|e| UsageError(format!("--server '{typed}': {e}")))?;
-            }
-            "--nickname" | "--nick" => {
-                let nick = value("NAME")?;
-                tlschat::validate_nickname(&nick)
-                    .map_err(|e| UsageError(format!("--nickname '{nick}': {e}")))?;
-                options.nickname = nick;
-            }
-            "--ca" => options.ca = Some(value("FILE")?.into()),
-            "--log" => options.log = Some(value("FILE")?.into()),
-            "--connect" => options.connect = true,
-            "--help" | "-h" => return Ok(Parsed::Help),
-            _ => return Err(UsageError(format!("unknown option '{name}'"))),
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed<Options>, UsageError> {
+    let mut parsed = args::parse(OPTIONS, Options::default(), args).map_err(UsageError)?;
+    if let Parsed::Run(options) = &mut parsed {
+        if options.connect && options.nickname.is_empty() {
+            options.nickname = default_nickname();
         }
     }
-    if options.connect && options.nickname.is_empty() {
-        options.nickname = default_nickname();
-    }
-    Ok(Parsed::Run(options))
+    Ok(parsed)
 }
 
 /// The login name, made into a valid nickname, or "guest".
@@ -143,10 +147,14 @@ mod tests {
 
     #[test]
     fn mistakes_are_explained() {
-        let err = parse(args(&["--frob"])).err().map(|e| e.0);
-        assert_eq!(err.as_deref(), Some("unknown option '--frob'"));
-        let err = parse(args(&["--server"])).err().map(|e| e.0);
-        assert_eq!(err.as_deref(), Some("--server needs a value: HOST:PORT"));
+        let err = |list: &[&str]| parse(args(list)).err().map(|e| e.0.to_string());
+        assert_eq!(err(&["--frob"]).as_deref(), Some("unknown option '--frob'"));
+        assert_eq!(
+            err(&["--server"]).as_deref(),
+            Some("--server needs a value: HOST:PORT")
+        );
+        assert!(err(&["--server", "a:b:c"]).is_some_and(|e| e.starts_with("--server 'a:b:c': ")));
+        assert!(parse(args(&["--nick", "bob"])).is_ok());
         assert!(parse(args(&["--nickname", " x"])).is_err());
     }
 }

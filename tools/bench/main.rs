@@ -57,11 +57,11 @@ fn main() -> ExitCode {
 /// Runs the benchmark; `Ok(false)` when it completed but found loss or failures.
 fn run() -> Result<bool, String> {
     let options = match args::parse(std::env::args().skip(1))? {
-        args::Parsed::Help => {
-            println!("{}", args::USAGE);
+        tlschat::args::Parsed::Help => {
+            print!("{}", args::usage());
             return Ok(true);
         }
-        args::Parsed::Run(options) => options,
+        tlschat::args::Parsed::Run(options) => options,
     };
     let deadline = Instant::now() + options.timeout;
     now_nanos();

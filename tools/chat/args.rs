@@ -2,27 +2,24 @@
 
 use std::path::PathBuf;
 
-pub const USAGE: &str = "\
+use tlschat::args::{self, set, Opt, Parsed};
+
+const INTRO: &str = "\
 Usage: chat --nickname NAME [--server HOST:PORT] [--ca FILE] [--password-file FILE] [--json]
             [--no-reconnect]
 
 Joins a tlschat room over TLS. Lines typed on standard input are sent to the room;
 every event is printed as one line on standard output. At a terminal, lines are edited
-with the usual keys: Up recalls what you sent, Tab completes nicknames.
+with the usual keys: Up recalls what you sent, Tab completes nicknames.";
 
-Options:
-  --nickname NAME        the name to join with (required)
-  --server HOST:PORT     the server (default 127.0.0.1:8888; the port defaults to 8888)
-  --ca FILE              PEM certificate of the CA that signed the server (default: the bundled
-                         development CA)
-  --password-file FILE   read the room password from the first line of FILE
-  --json                 print each server message as its protocol JSON line (characters
-                         a terminal would obey are written as \\u escapes)
-  --no-reconnect         exit when the connection drops instead of reconnecting and
-                         catching up on what was missed
-  -h, --help             show this help
-
-Type /help once connected for the commands.";
+/// The `--help` text.
+pub fn usage() -> String {
+    args::help(
+        INTRO,
+        OPTIONS,
+        "Type /help once connected for the commands.",
+    )
+}
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,53 +33,64 @@ pub struct Options {
     pub reconnect: bool,
 }
 
-/// The outcome of parsing: run, or print the usage and stop.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Parsed {
-    Run(Options),
-    Help,
-}
+/// Every option of `chat`: `--help` and the parser both come from this table.
+const OPTIONS: &[Opt<Options>] = &[
+    Opt::value(
+        "--nickname",
+        "NAME",
+        "the name to join with (required)",
+        |o: &mut Options, v: &str| set(&mut o.nickname, args::nickname(v)),
+    )
+    .or("--nick"),
+    Opt::value(
+        "--server",
+        "HOST:PORT",
+        "the server (default 127.0.0.1:8888; the port defaults to 8888)",
+        |o, v| set(&mut o.server, args::server_address(v)),
+    ),
+    Opt::value(
+        "--ca",
+        "FILE",
+        "PEM certificate of the CA that signed the server (default: the bundled development CA)",
+        |o, v| set(&mut o.ca, Ok(Some(v.into()))),
+    ),
+    Opt::value(
+        "--password-file",
+        "FILE",
+        "read the room password from the first line of FILE",
+        |o, v| set(&mut o.password_file, Ok(Some(v.into()))),
+    ),
+    Opt::switch(
+        "--json",
+        "print each server message as its protocol JSON line (characters a terminal would obey \
+         are written as \\u escapes)",
+        |o| o.json = true,
+    ),
+    Opt::switch(
+        "--no-reconnect",
+        "exit when the connection drops instead of reconnecting and catching up on what was \
+         missed",
+        |o| o.reconnect = false,
+    ),
+];
 
 /// Parses the arguments after the program name; errors are sentences for people.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> {
-    let mut nickname = None;
-    let mut server = format!("127.0.0.1:{}", tlschat::DEFAULT_PORT);
-    let mut ca = None;
-    let mut password_file = None;
-    let mut json = false;
-    let mut reconnect = true;
-    let mut args = tlschat::args::Words::new(args);
-    while let Some(flag) = args.next_flag() {
-        let word = flag.name.clone();
-        let mut value = |name: &str| {
-            args.value(&flag)
-                .ok_or_else(|| format!("{name} needs a value (see --help)"))
-        };
-        match word.as_str() {
-            "--nickname" | "--nick" => nickname = Some(value("--nickname")?),
-            "--server" => {
-                let typed = value("--server")?;
-                server = tlschat::address::parse_server(&typed)
-                    .map_err(|e| format!("--server '{typed}': {e}"))?;
-            }
-            "--ca" => ca = Some(PathBuf::from(value("--ca")?)),
-            "--password-file" => password_file = Some(PathBuf::from(value("--password-file")?)),
-            "--json" => json = true,
-            "--no-reconnect" => reconnect = false,
-            "-h" | "--help" => return Ok(Parsed::Help),
-            other => return Err(format!("unknown option '{other}' (see --help)")),
-        }
+pub fn parse<I: IntoIterator<Item = String>>(words: I) -> Result<Parsed<Options>, args::Error> {
+    let start = Options {
+        nickname: String::new(),
+        server: format!("127.0.0.1:{}", tlschat::DEFAULT_PORT),
+        ca: None,
+        password_file: None,
+        json: false,
+        reconnect: true,
+    };
+    match args::parse(OPTIONS, start, words)? {
+        Parsed::Run(options) if options.nickname.is_empty() => Err(args::Error::Required {
+            option: "--nickname",
+            placeholder: "NAME",
+        }),
+        parsed => Ok(parsed),
     }
-    let nickname = nickname.ok_or("--nickname NAME is required (see --help)")?;
-    tlschat::validate_nickname(&nickname).map_err(|e| format!("bad nickname: {e}"))?;
-    Ok(Parsed::Run(Options {
-        nickname,
-        server,
-        ca,
-        password_file,
-        json,
-        reconnect,
-    }))
 }
 
 #[cfg(test)]
@@ -101,7 +109,7 @@ mod tests {
         assert_eq!(o.server, "127.0.0.1:8888");
         assert!(!o.json && o.ca.is_none() && o.password_file.is_none());
         assert!(o.reconnect);
-        let Ok(Parsed::Run(o)) = parse(args(&["--nickname=bot", "--server", "chat.lan", "--json"]))
+        let Ok(Parsed::Run(o)) = parse(args(&["--nick=bot", "--server", "chat.lan", "--json"]))
         else {
             panic!("should parse");
         };
@@ -115,16 +123,11 @@ mod tests {
 
     #[test]
     fn mistakes_are_explained() {
-        assert!(parse(args(&[])).unwrap_err().contains("--nickname"));
-        assert!(parse(args(&["--nickname"]))
-            .unwrap_err()
-            .contains("needs a value"));
-        assert!(parse(args(&["--nickname", "x", "--bogus"]))
-            .unwrap_err()
-            .contains("unknown option"));
-        assert!(parse(args(&["--nickname", " x"]))
-            .unwrap_err()
-            .contains("bad nickname"));
+        let err = |list: &[&str]| parse(args(list)).unwrap_err().to_string();
+        assert_eq!(err(&[]), "--nickname NAME is required");
+        assert_eq!(err(&["--nickname"]), "--nickname needs a value: NAME");
+        assert!(err(&["--nickname", "x", "--bogus"]).contains("unknown option '--bogus'"));
+        assert!(err(&["--nickname", " x"]).starts_with("--nickname ' x': "));
         assert_eq!(parse(args(&["--help"])), Ok(Parsed::Help));
     }
 }

@@ -70,12 +70,13 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let options = match args::parse(std::env::args().skip(1))? {
-        args::Parsed::Help => {
-            println!("{}", args::USAGE);
+    let options = match args::parse(std::env::args().skip(1)) {
+        Ok(tlschat::args::Parsed::Help) => {
+            print!("{}", args::usage());
             return Ok(());
         }
-        args::Parsed::Run(options) => options,
+        Ok(tlschat::args::Parsed::Run(options)) => options,
+        Err(e) => return Err(format!("{e} (see --help)")),
     };
     let ca = match &options.ca {
         Some(path) => std::fs::read(path)
