@@ -5,7 +5,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{assert_first_error, assert_last_bye, Client, Server, PATIENCE};
 use tlschat::{ByeCode, ErrorCode, ServerMsg};
@@ -117,18 +117,19 @@ fn a_plaintext_client_gets_a_hint_and_is_logged() {
 
 #[test]
 fn a_stalled_handshake_does_not_delay_other_logins() {
-    let server = Server::start(&["--handshake-timeout", "2"]);
+    let server = Server::start(&["--handshake-timeout", "5"]);
     // Connects and sends half a TLS record header, then nothing.
     let mut stalled = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     stalled.write_all(&[0x16, 0x03]).unwrap();
     let silent = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let started = Instant::now();
     let (mut alice, _) = server.join("alice");
     alice.say("fast");
     alice.recv_message();
+    // Served while the stalled peers were still waiting for their deadline, not after it.
+    let log = server.log();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "a login waited for a stalled peer"
+        !log.iter().any(|l| l.contains("handshake timed out")),
+        "a login waited for a stalled peer: {log:#?}"
     );
     // The stalled connections are dropped at the deadline.
     stalled.set_read_timeout(Some(PATIENCE)).unwrap();

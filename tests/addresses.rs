@@ -66,12 +66,15 @@ fn stalled_sockets_from_one_address_do_not_lock_out_another() {
     let stalled: Vec<TcpStream> = (0..1400)
         .map(|_| tcp_from(attacker, server.port).expect("a stalled connection"))
         .collect();
-    let start = Instant::now();
     let mut alice = Client::connect(server.port);
     let welcome = alice.login("alice");
-    let took = start.elapsed();
-    assert!(took < Duration::from_secs(2), "the login took {took:?}");
     assert_eq!(welcome.nickname, "alice");
+    // In while the attacker's handshakes still hang (they time out after 10 s), not after.
+    let log = server.log();
+    assert!(
+        !log.iter().any(|l| l.contains("handshake timed out")),
+        "the login waited for the stalled sockets: {log:#?}"
+    );
     // The refusals are one summary line, not one line each.
     server.wait_for_log("127.0.0.2: turned away 1 connection before TLS");
     assert_eq!(

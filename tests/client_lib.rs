@@ -4,7 +4,6 @@
 mod common;
 
 use std::sync::mpsc;
-use std::time::Duration;
 
 use common::{Server, PATIENCE};
 use tlschat::client::{self, ClientConfig, NetEvent};
@@ -26,6 +25,28 @@ fn start(
 
 fn next(rx: &mpsc::Receiver<NetEvent>) -> NetEvent {
     rx.recv_timeout(PATIENCE).expect("an event in time")
+}
+
+/// Bytes that arrived on the server's side of connections to `port` and that it has not read,
+/// from the kernel's table of TCP sockets.
+fn unread_by_server(port: u16) -> u64 {
+    let mut unread = 0;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            // sl local_address rem_address st tx_queue:rx_queue ...; numbers in hex.
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1).and_then(|a| a.rsplit(':').next());
+            let established = fields.get(3) == Some(&"01");
+            let rx_queue = fields.get(4).and_then(|q| q.split(':').nth(1));
+            if let (Some(local), true, Some(rx)) = (local_port, established, rx_queue) {
+                if u16::from_str_radix(local, 16) == Ok(port) {
+                    unread += u64::from_str_radix(rx, 16).unwrap_or(0);
+                }
+            }
+        }
+    }
+    unread
 }
 
 fn closed_reason(rx: &mpsc::Receiver<NetEvent>) -> (String, bool) {
@@ -177,7 +198,6 @@ fn a_refused_login_and_a_shutdown_are_explained() {
         format!("Disconnected by {}: server shutting down", server.addr())
     );
     assert!(retry);
-    std::thread::sleep(Duration::from_millis(10));
 }
 
 #[test]
@@ -219,7 +239,11 @@ fn a_message_lost_with_the_server_is_reported_after_reconnecting() {
         .status()
         .unwrap();
     handle.send(&said("swallowed")).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // Sent means written: a message still queued in the client when the connection dies is
+    // simply sent again, so wait until the frozen server has its bytes, unread.
+    common::wait_until("the frozen server has the message unread", || {
+        unread_by_server(server.port) > 0
+    });
     server.kill();
     let (_, retry) = closed_reason(&rx);
     assert!(retry);
