@@ -37,7 +37,11 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    // 60 is a leap second, as RFC 3339 allows; it counts as the next minute's first.
+    if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     // Only ASCII can be valid here, and checking that first makes every byte offset below a
@@ -69,14 +73,32 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
                 b'-' => -1,
                 _ => return None,
             };
-            sign * (num_in(rest, 1..3)? * 3600 + num_in(rest, 4..6)? * 60)
+            let (hours, minutes) = (num_in(rest, 1..3)?, num_in(rest, 4..6)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            sign * (hours * 3600 + minutes * 60)
         }
         _ => return None,
     };
     let days = days_from_civil(year, month as u32, day as u32);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(60) - offset_secs;
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    // Before 1970 or after 9999 in UTC (a year 9999 time with a negative offset can be):
+    // refused, so that whatever parses also formats as a time that parses.
+    let secs = u64::try_from(secs).ok().filter(|&s| s <= LAST_SECOND)?;
+    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+}
+
+/// 9999-12-31T23:59:59Z, the last second with a four-digit year.
+const LAST_SECOND: u64 = 253_402_300_799;
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn num_in(s: &str, range: std::ops::Range<usize>) -> Option<i64> {
@@ -149,9 +171,34 @@ mod tests {
             "é026-11-27T09:15:02Z",
             "2026-11-27T09:15:02+é:00",
             "2026-11-27T09:15:02+01:00é",
+            // Out of range: fields, offsets, and instants outside 1970..=9999 in UTC.
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-11-27T24:00:00Z",
+            "2026-11-27T09:15:61Z",
+            "2026-11-27T09:15:02+24:00",
+            "2026-11-27T09:15:02-01:60",
+            "9999-12-31T23:59:59-00:01",
+            "1970-01-01T00:00:00+00:01",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_edges_of_the_calendar() {
+        assert!(parse_rfc3339("2024-02-29T00:00:00Z").is_some());
+        assert!(parse_rfc3339("2000-02-29T00:00:00Z").is_some());
+        assert!(parse_rfc3339("1900-02-29T00:00:00Z").is_none());
+        let leap = parse_rfc3339("2016-12-31T23:59:60Z");
+        assert_eq!(leap, parse_rfc3339("2017-01-01T00:00:00Z"));
+        let last = parse_rfc3339("9999-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            last.map(rfc3339).as_deref(),
+            Some("9999-12-31T23:59:59.999Z")
+        );
+        let first = parse_rfc3339("1970-01-01T00:00:00-00:00");
+        assert_eq!(first, Some(UNIX_EPOCH));
     }
 
     #[test]

@@ -225,6 +225,8 @@ proptest! {
 
     #[test]
     fn time_parsing_never_panics(text in arbitrary::time()) {
+        // The generator reaches every refusal in the parser (out-of-range fields and offsets,
+        // instants before 1970 or past 9999) and the edges that parse.
         if let Some(at) = tlschat::time::parse_rfc3339(&text) {
             // Whatever parses formats again, and that parses to the same instant (to the ms).
             let again = tlschat::time::parse_rfc3339(&tlschat::time::rfc3339(at));

@@ -55,7 +55,7 @@ pub fn text() -> impl Strategy<Value = String> {
 /// A server time: anything, or a valid RFC 3339 time with a part replaced by anything (the
 /// near misses that reach deep into a parser, like `2026-11-27T09:15:02+0é00`). The valid
 /// samples are ASCII, so slicing them by byte is safe here.
-pub fn time() -> impl Strategy<Value = String> {
+pub fn time() -> BoxedStrategy<String> {
     let valid = prop_oneof![
         Just("2026-11-27T09:15:02.123Z"),
         Just("2026-11-27T09:15:02+01:00"),
@@ -90,8 +90,45 @@ pub fn time() -> impl Strategy<Value = String> {
         1 => valid.prop_map(String::from),
         4 => same_length,
         2 => damaged,
+        2 => fields(),
         1 => text(),
     ]
+    // Boxed: strategies live on the stack, and one server message holds many times.
+    .boxed()
+}
+
+/// Well-formed times with every field anywhere in its digits' range: invalid dates, hours,
+/// seconds and offsets, leap days and seconds, and years 0000 and 9999 with offsets that push
+/// the instant outside the years a time can be written in.
+fn fields() -> BoxedStrategy<String> {
+    let any_date =
+        (0u32..=9999, 0u32..=13, 0u32..=32).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"));
+    let date = prop_oneof![
+        // The first and last days a time can be written for, and leap days that are and are not.
+        1 => prop_oneof![
+            Just("1970-01-01"),
+            Just("9999-12-31"),
+            Just("0000-01-01"),
+            Just("2024-02-29"),
+            Just("1900-02-29"),
+            Just("2016-12-31"),
+        ]
+        .prop_map(String::from),
+        1 => any_date,
+    ];
+    let offset = prop_oneof![
+        Just("Z".to_string()),
+        (any::<bool>(), 0u32..=25, 0u32..=61)
+            .prop_map(|(plus, h, m)| { format!("{}{h:02}:{m:02}", if plus { '+' } else { '-' }) }),
+    ];
+    let fraction = proptest::option::of("[0-9]{1,12}");
+    (date, (0u32..=25, 0u32..=61, 0u32..=61), fraction, offset)
+        .prop_map(|(date, (h, m, s), frac, offset)| {
+            let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+            format!("{date}T{h:02}:{m:02}:{s:02}{frac}{offset}")
+        })
+        // Boxed: nested strategies live on the stack, and a whole server message holds many times.
+        .boxed()
 }
 
 /// Ids and sequence numbers: often small, so that they collide with ours; sometimes huge.
