@@ -329,10 +329,10 @@ fn a_refused_line_keeps_its_text_and_retry_sends_it_again() {
     pane.type_text("/retry");
     pane.press(&["Enter"]);
     let got = dora.recv_until("the private message", |m| {
-        matches!(m, tlschat::ServerMsg::Private(_))
+        matches!(m, tlschat::wire::ServerMsg::Private(_))
     });
     match got {
-        tlschat::ServerMsg::Private(p) => assert_eq!(p.message, "are you there?"),
+        tlschat::wire::ServerMsg::Private(p) => assert_eq!(p.message, "are you there?"),
         _ => unreachable!(),
     }
 }

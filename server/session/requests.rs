@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use tlschat::{
+use tlschat::wire::{
     decode_client, encode, normalize_nickname, validate_message, ByeCode, ClientMsg, ErrorCode,
     ServerMsg,
 };

@@ -21,7 +21,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Config, Context, Editor, ExternalPrinter};
 
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
 use crate::command::{self, Command};
 use crate::Event;

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tlschat::{ErrorCode, ServerMsg, Welcome};
+use tlschat::wire::{ErrorCode, ServerMsg, Welcome};
 
 use crate::safe;
 
@@ -27,7 +27,7 @@ pub fn clock(at: SystemTime) -> String {
 
 /// The local clock for a server timestamp, or for now if it does not parse.
 fn stamp(time: &str) -> String {
-    let at = tlschat::time::parse_rfc3339(time).unwrap_or_else(SystemTime::now);
+    let at = tlschat::wire::time::parse_rfc3339(time).unwrap_or_else(SystemTime::now);
     format!("[{}]", clock(at))
 }
 
@@ -159,7 +159,7 @@ fn welcome(w: &Welcome) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlschat::{ChatMessage, PrivateMessage};
+    use tlschat::wire::{ChatMessage, PrivateMessage};
 
     /// The `[HH:MM:SS]` prefix depends on the time zone; compare what follows it.
     fn body(line: &str) -> &str {

@@ -6,8 +6,8 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use tlschat::client::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume, SendError};
-use tlschat::{ByeCode, ClientMsg, ServerMsg, Welcome};
+use tlschat::runtime::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume, SendError};
+use tlschat::wire::{ByeCode, ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
 use crate::command::{self, Command};
@@ -146,7 +146,7 @@ impl Session {
     /// Starts a connection; it logs in, or resumes once we have been welcomed.
     pub fn connect(&mut self) {
         let events = self.events.clone();
-        self.handle = Some(client::spawn(self.config.clone(), move |event| {
+        self.handle = Some(runtime::spawn(self.config.clone(), move |event| {
             // The main loop may already be gone after a quit; nothing is left to tell then.
             let _ = events.send(Event::Net(event));
         }));
@@ -257,7 +257,7 @@ impl Session {
             self.welcomed(welcome);
         }
         if self.json {
-            let line = tlschat::encode(&msg);
+            let line = tlschat::wire::encode(&msg);
             self.write(&safe::json(&String::from_utf8_lossy(&line)));
         } else {
             for line in render::server_msg(&msg, self.me) {
@@ -297,7 +297,7 @@ impl Session {
                 message: text,
                 action: false,
             },
-            Command::Nick(nickname) => match tlschat::validate_nickname(&nickname) {
+            Command::Nick(nickname) => match tlschat::wire::validate_nickname(&nickname) {
                 Ok(()) => ClientMsg::Login {
                     nickname,
                     password: None,
@@ -324,7 +324,7 @@ impl Session {
         };
         match sent {
             Ok(()) => {
-                let held = self.handle.as_ref().map_or(0, client::ClientHandle::held);
+                let held = self.handle.as_ref().map_or(0, runtime::ClientHandle::held);
                 if held > 0 {
                     self.note(&format!(
                         "-- {held} waiting: sent as fast as the server's flood limit allows"

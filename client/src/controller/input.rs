@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use gtk::prelude::*;
-use tlschat::ClientMsg;
+use tlschat::wire::ClientMsg;
 
 use super::Controller;
 use crate::model::command::{self, Command, HELP};
@@ -80,7 +80,7 @@ impl Controller {
     fn send(&mut self, msg: ClientMsg) -> bool {
         let result = match &self.net {
             Some(net) if self.conn.is_live() => net.send(&msg),
-            _ => Err(tlschat::client::SendError::NotConnected),
+            _ => Err(tlschat::runtime::SendError::NotConnected),
         };
         match result {
             Ok(()) => {

@@ -3,8 +3,8 @@
 use std::time::{Instant, SystemTime};
 
 use gtk::prelude::*;
-use tlschat::client::{random_unit, NetEvent};
-use tlschat::{ClientMsg, ErrorCode, ServerMsg};
+use tlschat::runtime::{random_unit, NetEvent};
+use tlschat::wire::{ClientMsg, ErrorCode, ServerMsg};
 
 use super::Controller;
 use crate::model::room::{Op, Update};
@@ -245,7 +245,10 @@ fn refusal_reason(code: ErrorCode, message: &str) -> String {
     match code {
         ErrorCode::RateLimited => "sent too fast".into(),
         ErrorCode::MessageTooLong => {
-            format!("longer than {} characters", tlschat::MAX_MESSAGE_CHARS)
+            format!(
+                "longer than {} characters",
+                tlschat::wire::MAX_MESSAGE_CHARS
+            )
         }
         ErrorCode::MessageEmpty => "nothing to send".into(),
         ErrorCode::NoSuchUser => message.to_string(),

@@ -82,7 +82,7 @@ pub fn message_chars(input: &str) -> usize {
 /// Why `input` cannot be sent as it is, if it is over the server's length limit.
 pub fn too_long(input: &str) -> Option<String> {
     let chars = message_chars(input);
-    let limit = tlschat::MAX_MESSAGE_CHARS;
+    let limit = tlschat::wire::MAX_MESSAGE_CHARS;
     (chars > limit).then(|| {
         format!(
             "Too long to send: {chars} characters, and the limit is {limit}. Shorten it by {}.",
@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(message_chars("/me waves"), 5);
         assert_eq!(message_chars("/msg bob hi"), 2);
         assert_eq!(message_chars("/nick somebody"), 0);
-        let limit = tlschat::MAX_MESSAGE_CHARS;
+        let limit = tlschat::wire::MAX_MESSAGE_CHARS;
         assert_eq!(too_long(&"x".repeat(limit)), None);
         assert_eq!(
             too_long(&"x".repeat(limit + 5)).as_deref(),

@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tlschat::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
+use tlschat::wire::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
 
 use super::line::{Kind, Line};
 use super::text::mentions;
@@ -245,7 +245,9 @@ impl Room {
 
     fn is_me(&self, id: u64, nickname: &str) -> bool {
         self.me.as_ref().is_some_and(|me| {
-            me.id == id || tlschat::nickname_key(&me.nickname) == tlschat::nickname_key(nickname)
+            me.id == id
+                || tlschat::wire::nickname_key(&me.nickname)
+                    == tlschat::wire::nickname_key(nickname)
         })
     }
 
@@ -323,7 +325,7 @@ impl Room {
             }
             ErrorCode::MessageTooLong => format!(
                 "Your message was not delivered: it is longer than {} characters",
-                tlschat::MAX_MESSAGE_CHARS
+                tlschat::wire::MAX_MESSAGE_CHARS
             ),
             ErrorCode::MessageEmpty => "An empty message was not sent".into(),
             ErrorCode::NoSuchUser => format!("Your private message was not delivered: {message}"),
@@ -336,7 +338,7 @@ impl Room {
 
 /// The server's time, or now if it sent something unreadable.
 pub fn parse_time(text: &str) -> SystemTime {
-    tlschat::time::parse_rfc3339(text).unwrap_or_else(SystemTime::now)
+    tlschat::wire::time::parse_rfc3339(text).unwrap_or_else(SystemTime::now)
 }
 
 /// Seconds since the epoch, for formatting in local time.

@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
 use super::{Op, Room, Update};
 use crate::model::{Delivery, Kind, Line};
@@ -42,7 +42,7 @@ impl Room {
         let Some(pos) = self
             .outgoing
             .iter()
-            .position(|o| !o.failed && tlschat::confirm::answers(&o.msg, echo))
+            .position(|o| !o.failed && tlschat::runtime::confirm::answers(&o.msg, echo))
         else {
             return;
         };

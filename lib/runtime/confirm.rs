@@ -4,11 +4,11 @@
 //! (the echo) or with an `error`. A message still unanswered when the connection drops may or
 //! may not have arrived. It is carried over to the next connection, whose catch-up replay
 //! shows whether the room got it; whatever the replay does not show is reported as
-//! [`crate::client::NetEvent::NotDelivered`], so the user can send it again.
+//! [`crate::runtime::NetEvent::NotDelivered`], so the user can send it again.
 
 use std::collections::VecDeque;
 
-use crate::{ClientMsg, ErrorCode, ServerMsg};
+use crate::wire::{ClientMsg, ErrorCode, ServerMsg};
 
 /// Chat messages sent on a connection and not yet answered, oldest first.
 #[derive(Debug, Default)]
@@ -151,7 +151,7 @@ fn is_echo(sent: &ClientMsg, text: &str, action: bool, to: Option<&str>) -> bool
         ) => {
             message.trim() == text
                 && *a == action
-                && crate::nickname_skeleton(sent_to) == crate::nickname_skeleton(to)
+                && crate::wire::nickname_skeleton(sent_to) == crate::wire::nickname_skeleton(to)
         }
         _ => false,
     }
@@ -173,7 +173,7 @@ fn refuses_chat(code: ErrorCode) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChatMessage, Welcome};
+    use crate::wire::{ChatMessage, Welcome};
 
     fn say(text: &str) -> ClientMsg {
         ClientMsg::Broadcast {
