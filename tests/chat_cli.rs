@@ -307,7 +307,7 @@ fn lines_typed_faster_than_the_flood_limit_wait_and_all_arrive_in_order() {
     assert!(status.success(), "{stderr}");
     let printed = alice.everything();
     assert!(
-        !printed.iter().any(|l| l.contains("Not sent")),
+        !printed.iter().any(|l| l.contains("Not delivered")),
         "{printed:#?}"
     );
 }

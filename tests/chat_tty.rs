@@ -322,7 +322,8 @@ fn a_refused_line_keeps_its_text_and_retry_sends_it_again() {
     let pane = join(&server, "alice", &[]);
     pane.type_text("/msg dora are you there?");
     pane.press(&["Enter"]);
-    pane.wait_for_text("! Not sent: /msg dora are you there? (");
+    pane.wait_for_text("! Not delivered (");
+    pane.wait_for_text("): /msg dora are you there?");
     pane.wait_for_text("/retry sends it again");
     let (mut dora, _) = server.join("dora");
     pane.wait_for_text("-- dora joined");

@@ -33,8 +33,6 @@
 mod args;
 #[path = "chat/catchup.rs"]
 mod catchup;
-#[path = "chat/command.rs"]
-mod command;
 #[path = "chat/editor.rs"]
 mod editor;
 #[path = "chat/output.rs"]

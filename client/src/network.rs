@@ -32,4 +32,9 @@ impl Network {
     pub fn quit(&self) {
         self.handle.quit();
     }
+
+    /// Says goodbye with a reason the room is told, and closes.
+    pub fn quit_with_reason(&self, reason: Option<String>) {
+        self.handle.quit_with_reason(reason);
+    }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use crate::wire::{ClientMsg, ErrorCode, ServerMsg};
+use crate::wire::{ClientMsg, ServerMsg};
 
 /// Chat messages sent on a connection and not yet answered, oldest first.
 #[derive(Debug, Default)]
@@ -35,7 +35,9 @@ impl Unconfirmed {
             ServerMsg::Private(p) if Some(p.sender_id) == my_id => {
                 self.remove_first(|sent| is_echo(sent, &p.message, p.action, Some(&p.to_nickname)))
             }
-            ServerMsg::Error { code, .. } if refuses_chat(*code) => return self.sent.pop_front(),
+            ServerMsg::Error { code, .. } if code.refuses_message() => {
+                return self.sent.pop_front()
+            }
             _ => {}
         }
         None
@@ -157,23 +159,10 @@ fn is_echo(sent: &ClientMsg, text: &str, action: bool, to: Option<&str>) -> bool
     }
 }
 
-/// Errors the server sends instead of delivering a chat message.
-fn refuses_chat(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::RateLimited
-            | ErrorCode::MessageEmpty
-            | ErrorCode::MessageTooLong
-            | ErrorCode::NoSuchUser
-            | ErrorCode::NotLoggedIn
-            | ErrorCode::ServerError
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{ChatMessage, Welcome};
+    use crate::wire::{ChatMessage, ErrorCode, Welcome};
 
     fn say(text: &str) -> ClientMsg {
         ClientMsg::Broadcast {

@@ -15,6 +15,7 @@
 
 pub mod address;
 pub mod certs;
+pub mod command;
 pub mod confirm;
 pub mod connect;
 mod conversation;
@@ -22,6 +23,7 @@ pub mod mailbox;
 pub mod pacing;
 pub mod pipe;
 pub mod reconnect;
+pub mod words;
 
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -200,10 +202,15 @@ impl ClientHandle {
 
     /// Sends `quit` and closes; a connection still being made is abandoned.
     pub fn quit(&self) {
+        self.quit_with_reason(None);
+    }
+
+    /// Sends `quit` with the reason the room is told, and closes.
+    pub fn quit_with_reason(&self, reason: Option<String>) {
         let mut link = self.lock();
         link.cancelled = true;
         if let Some(m) = &link.mailbox {
-            m.close(encode(&ClientMsg::Quit { reason: None }));
+            m.close(encode(&ClientMsg::Quit { reason }));
         }
     }
 

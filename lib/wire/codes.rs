@@ -40,6 +40,35 @@ pub enum ErrorCode {
     Other,
 }
 
+impl ErrorCode {
+    /// Whether this error refuses a `login` (PROTOCOL.md, "Error codes"): before a first
+    /// login succeeds, the server follows it with `bye` `refused`.
+    pub fn refuses_login(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::NicknameInvalid
+                | ErrorCode::NicknameTaken
+                | ErrorCode::AuthFailed
+                | ErrorCode::ServerFull
+                | ErrorCode::TooManyConnections
+        )
+    }
+
+    /// Whether the server sends this instead of delivering a chat message, which then
+    /// reached nobody: every chat message is answered by its echo or by one of these.
+    pub fn refuses_message(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::RateLimited
+                | ErrorCode::MessageEmpty
+                | ErrorCode::MessageTooLong
+                | ErrorCode::NoSuchUser
+                | ErrorCode::NotLoggedIn
+                | ErrorCode::ServerError
+        )
+    }
+}
+
 /// Why the server closed a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

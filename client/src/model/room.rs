@@ -319,19 +319,8 @@ impl Room {
             ErrorCode::AuthFailed => {
                 "This room needs a password: type it in the Password box and press Login".into()
             }
-            ErrorCode::RateLimited => {
-                let secs = retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
-                format!("Slow down: your message was not delivered. Try again in {secs} s")
-            }
-            ErrorCode::MessageTooLong => format!(
-                "Your message was not delivered: it is longer than {} characters",
-                tlschat::wire::MAX_MESSAGE_CHARS
-            ),
-            ErrorCode::MessageEmpty => "An empty message was not sent".into(),
-            ErrorCode::NoSuchUser => format!("Your private message was not delivered: {message}"),
-            ErrorCode::ServerFull => format!("The room is full: {message}"),
             ErrorCode::NotLoggedIn => "You are not logged in yet: press Login".into(),
-            _ => format!("The server says: {message}"),
+            _ => tlschat::runtime::words::server_error(code, message, retry_after_ms),
         }
     }
 }

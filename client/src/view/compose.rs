@@ -4,7 +4,7 @@
 
 use gtk::prelude::*;
 
-use crate::model::command::{message_chars, too_long};
+use tlschat::runtime::command::{message_chars, too_long};
 
 /// The counter appears this many characters before the limit.
 const COUNTER_FROM: usize = 500;

@@ -85,6 +85,11 @@ impl Room {
         Some(again.msg)
     }
 
+    /// The latest message that was not delivered, for `/retry`.
+    pub fn latest_failed(&self) -> Option<u64> {
+        self.outgoing.iter().rev().find(|o| o.failed).map(|o| o.id)
+    }
+
     #[cfg(test)]
     /// How many messages are still waiting for the server.
     pub fn pending(&self) -> usize {
