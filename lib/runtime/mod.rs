@@ -15,6 +15,7 @@
 
 pub mod address;
 pub mod certs;
+pub mod clock;
 pub mod command;
 pub mod confirm;
 pub mod connect;

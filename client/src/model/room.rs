@@ -1,8 +1,9 @@
 //! The room as this client knows it: who is online, who we are, and the message timeline.
 //! [`Room::apply`] turns each server message into an [`Update`] for the view.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use tlschat::runtime::clock::server_time;
 use tlschat::wire::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
 
 use super::line::{Kind, Line};
@@ -142,7 +143,7 @@ impl Room {
                 up.users_changed = true;
                 self.push(
                     &mut up,
-                    Line::notice(parse_time(&time), format!("{nickname} joined the room")),
+                    Line::notice(server_time(&time), format!("{nickname} joined the room")),
                 );
             }
             ServerMsg::Leave {
@@ -158,7 +159,7 @@ impl Room {
                 } else {
                     format!("{nickname} left the room ({reason})")
                 };
-                self.push(&mut up, Line::notice(parse_time(&time), text));
+                self.push(&mut up, Line::notice(server_time(&time), text));
             }
             ServerMsg::Rename {
                 time,
@@ -178,7 +179,7 @@ impl Room {
                     }
                     None => format!("{old_nickname} is now known as {new_nickname}"),
                 };
-                self.push(&mut up, Line::notice(parse_time(&time), text));
+                self.push(&mut up, Line::notice(server_time(&time), text));
             }
             ServerMsg::Error {
                 code,
@@ -260,7 +261,7 @@ impl Room {
                 .is_some_and(|me| mentions(&m.message, &me.nickname));
         Line {
             seq: Some(m.seq),
-            time: parse_time(&m.time),
+            time: server_time(&m.time),
             kind: Kind::Chat { action: m.action },
             sender: m.sender_nickname,
             text: m.message,
@@ -273,7 +274,7 @@ impl Room {
     fn private_line(&self, p: PrivateMessage) -> Line {
         Line {
             seq: Some(p.seq),
-            time: parse_time(&p.time),
+            time: server_time(&p.time),
             own: self.is_me(p.sender_id, &p.sender_nickname),
             kind: Kind::Private {
                 to: p.to_nickname,
@@ -323,17 +324,6 @@ impl Room {
             _ => tlschat::runtime::words::server_error(code, message, retry_after_ms),
         }
     }
-}
-
-/// The server's time, or now if it sent something unreadable.
-pub fn parse_time(text: &str) -> SystemTime {
-    tlschat::wire::time::parse_rfc3339(text).unwrap_or_else(SystemTime::now)
-}
-
-/// Seconds since the epoch, for formatting in local time.
-pub fn unix_seconds(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 mod outgoing;
