@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io;
 
-use tlschat::ByeCode;
+use tlschat::wire::ByeCode;
 
 use crate::handshake::HandshakeFailure;
 
@@ -90,7 +90,11 @@ impl fmt::Display for Ending {
                 f.write_str("connection lost (the peer stopped receiving)")
             }
             Ending::Lost(Some(Loss::Io(e))) => {
-                write!(f, "connection lost ({})", tlschat::connect::describe_io(e))
+                write!(
+                    f,
+                    "connection lost ({})",
+                    tlschat::describe::io_error(e, "client")
+                )
             }
             Ending::PeerClosed => f.write_str("connection closed"),
             Ending::Tls(detail) => write!(f, "TLS error ({detail})"),

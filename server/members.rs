@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tlschat::{encode, nickname_key, nickname_skeleton, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, nickname_key, nickname_skeleton, ErrorCode, ServerMsg};
 
 use crate::conn::{Conn, Frame, PushError};
 use crate::ending::Ending;
@@ -379,7 +379,7 @@ impl<C: Recipient> Members<C> {
 /// The `leave` line telling the room that member `id` left, and why.
 pub fn leave_notice(id: u64, nickname: String, reason: &Ending) -> Frame {
     encode(&ServerMsg::Leave {
-        time: tlschat::time::now(),
+        time: tlschat::wire::time::now(),
         id,
         nickname,
         reason: reason.to_string(),

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openssl::ssl::SslAcceptor;
-use tlschat::framing::{LineBuffer, LineTooLong};
-use tlschat::{encode, ByeCode, ErrorCode, ServerMsg, MAX_LINE};
+use tlschat::wire::framing::{LineBuffer, LineTooLong};
+use tlschat::wire::{encode, ByeCode, ErrorCode, ServerMsg, MAX_LINE};
 
 use crate::addresses::{Addresses, Slot};
 use crate::conn::{Closed, Conn, Frame, PushError, Received};

@@ -4,7 +4,7 @@
 //! (`--help` lists every option).
 //!
 //! The parts follow model–view–controller, and talk by message passing. The network thread
-//! (one per connection attempt, from `tlschat::client::spawn`) owns the TLS stream and only
+//! (one per connection attempt, from `tlschat::runtime::spawn`) owns the TLS stream and only
 //! holds a `Sender`; it sends each `NetEvent` into an `async_channel`. The widgets hold the
 //! same `Sender` and send user actions (Login, Enter, Tab...). On the GTK main thread one
 //! future, spawned with `glib::spawn_future_local`, receives every `Event` and `match`es it
@@ -18,7 +18,7 @@
 //!     │                                                              ▼
 //! ┌───┴────────┐   Event    ┌──────────────┐ NetEvent ┌──────────────────┐   TLS
 //! │ controller │◄───────────│ async-channel│◄─────────│ network thread   │◄──────► server
-//! └───┬────┬───┘   (recv)   └──────────────┘          │ (tlschat::client)│
+//! └───┬────┬───┘   (recv)   └──────────────┘          │ (tlschat::runtime)│
 //!     │    │                       ▲ Event            └──────────────────┘
 //!     │    │ updates               │ (Login, Submit, Tab, Up/Down, Close)
 //!     │    ▼                       │
@@ -133,13 +133,13 @@ fn run() -> Result<glib::ExitCode, StartError> {
 
 fn read_ca(options: &Options) -> Result<Vec<u8>, StartError> {
     let Some(path) = &options.ca else {
-        return Ok(tlschat::connect::BUNDLED_CA.to_vec());
+        return Ok(tlschat::runtime::connect::BUNDLED_CA.to_vec());
     };
     let pem = std::fs::read(path).map_err(|e| StartError::Ca {
         path: path.clone(),
         detail: e.to_string(),
     })?;
-    if tlschat::certs::first_certificate_der(&pem).is_none() {
+    if tlschat::runtime::certs::first_certificate_der(&pem).is_none() {
         return Err(StartError::Ca {
             path: path.clone(),
             detail: "it holds no PEM certificate".into(),

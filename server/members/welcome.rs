@@ -1,7 +1,7 @@
 //! The `welcome` line: who is here and what was said, within a bounded size.
 
 use serde_json::value::RawValue;
-use tlschat::{SeqRange, User, Welcome, PROTOCOL_VERSION};
+use tlschat::wire::{SeqRange, User, Welcome, PROTOCOL_VERSION};
 
 use super::{Catchup, Frame, Members};
 use crate::history::HistoryStore;
@@ -110,7 +110,7 @@ fn stored_line(line: &[u8]) -> Option<&RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlschat::{encode, ChatMessage, ServerMsg};
+    use tlschat::wire::{encode, ChatMessage, ServerMsg};
 
     fn message(seq: u64, text: &str) -> ChatMessage {
         ChatMessage {

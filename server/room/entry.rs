@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tlschat::{encode, ByeCode, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, ByeCode, ErrorCode, ServerMsg};
 
 use super::{refuse, Identity, Recipient, Refusal, Room, State};
 use crate::conn::{Closed, Frame};
@@ -104,7 +104,7 @@ impl<C: Recipient> Room<C> {
             state.members.send_catchup(conn, frame);
         }
         let notice: Frame = encode(&ServerMsg::Join {
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             id,
             nickname: nickname.to_string(),
         })

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use tlschat::{encode, ChatMessage, ErrorCode, ServerMsg, Welcome};
+use tlschat::wire::{encode, ChatMessage, ErrorCode, ServerMsg, Welcome};
 
 use super::{Recipient, Room, RoomConfig};
 use crate::conn::{Closed, Frame, PushError};
@@ -237,7 +237,7 @@ fn a_slow_member_is_dropped_and_its_leave_can_drop_the_next() {
     let line = |seq| {
         let msg = ChatMessage {
             seq,
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             sender_id: alice,
             sender_nickname: "alice".into(),
             message: "hello".into(),

@@ -2,7 +2,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tlschat::{ErrorCode, ServerMsg, Welcome};
+use tlschat::runtime::words;
+use tlschat::wire::{ErrorCode, ServerMsg, Welcome};
 
 use crate::safe;
 
@@ -27,7 +28,7 @@ pub fn clock(at: SystemTime) -> String {
 
 /// The local clock for a server timestamp, or for now if it does not parse.
 fn stamp(time: &str) -> String {
-    let at = tlschat::time::parse_rfc3339(time).unwrap_or_else(SystemTime::now);
+    let at = tlschat::wire::time::parse_rfc3339(time).unwrap_or_else(SystemTime::now);
     format!("[{}]", clock(at))
 }
 
@@ -111,19 +112,10 @@ pub fn server_msg(msg: &ServerMsg, me: Option<u64>) -> Vec<String> {
     }
 }
 
-/// An error from the server as one `! ...` line; a refused message says so and when to retry.
+/// An error from the server as one `! ...` line, in the words both clients use.
 pub fn error(code: ErrorCode, message: &str, retry_after_ms: Option<u64>) -> String {
     let message = safe::inline(message);
-    match (code, retry_after_ms) {
-        (ErrorCode::RateLimited, Some(ms)) => format!(
-            "! Not delivered, sending too fast ({message}): try again in {:.1} s",
-            ms as f64 / 1000.0
-        ),
-        (ErrorCode::RateLimited, None) => {
-            format!("! Not delivered, sending too fast ({message}): try again shortly")
-        }
-        _ => format!("! {message}"),
-    }
+    format!("! {}", words::server_error(code, &message, retry_after_ms))
 }
 
 fn welcome(w: &Welcome) -> Vec<String> {
@@ -159,7 +151,7 @@ fn welcome(w: &Welcome) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlschat::{ChatMessage, PrivateMessage};
+    use tlschat::wire::{ChatMessage, PrivateMessage};
 
     /// The `[HH:MM:SS]` prefix depends on the time zone; compare what follows it.
     fn body(line: &str) -> &str {
@@ -272,7 +264,7 @@ mod tests {
         };
         assert!(server_msg(&leave, None)[0].ends_with("left (gone^M[00:00:00] <bob> hi)"));
         let error = error(ErrorCode::Other, "\x1b[2J", None);
-        assert_eq!(error, "! ^[[2J");
+        assert_eq!(error, "! The server says: ^[[2J");
         for line in [&server_msg(&msg, None)[0], line, &error] {
             assert!(safe::is_inert(line), "{line:?}");
         }
@@ -299,11 +291,11 @@ mod tests {
         let line = error(ErrorCode::RateLimited, "slow down", Some(1500));
         assert_eq!(
             line,
-            "! Not delivered, sending too fast (slow down): try again in 1.5 s"
+            "! Slow down: your message was not delivered. Try again in 2 s"
         );
         assert_eq!(
             error(ErrorCode::NoSuchUser, "no user bob", None),
-            "! no user bob"
+            "! Your private message was not delivered: no user bob"
         );
     }
 }

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use gtk::glib;
 use gtk::prelude::*;
-use tlschat::client::{ClientConfig, Resume};
-use tlschat::ClientMsg;
+use tlschat::runtime::{ClientConfig, Resume};
+use tlschat::wire::ClientMsg;
 
 use super::{Controller, Event};
 use crate::model::connection::Button;
@@ -18,7 +18,7 @@ impl Controller {
     /// Login: change nickname on a live connection to the same server, else (re)connect.
     pub(super) fn login(&mut self) {
         let bar = &self.view.connect_bar;
-        let server = match tlschat::address::parse_server(&bar.server.text()) {
+        let server = match tlschat::runtime::address::parse_server(&bar.server.text()) {
             Ok(server) => server,
             Err(why) => {
                 let text = why.to_string();
@@ -30,7 +30,7 @@ impl Controller {
         };
         bar.show_server_problem(None);
         let nickname = bar.nickname.text().trim().to_string();
-        if let Err(why) = tlschat::validate_nickname(&nickname) {
+        if let Err(why) = tlschat::wire::validate_nickname(&nickname) {
             let text = format!("Choose a nickname first: {why}");
             self.view.status.set(&text, Tone::Failed);
             self.view.connect_bar.nickname.grab_focus();

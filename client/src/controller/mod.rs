@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use gtk::prelude::*;
 use gtk::{gio, glib};
-use tlschat::client::{NetEvent, Resume};
+use tlschat::runtime::{NetEvent, Resume};
 
 use crate::model::room::Update;
 use crate::model::{Completer, Connection, History, Phase, Room};

@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tlschat::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
+use tlschat::wire::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
 
 use super::line::{Kind, Line};
 use super::text::mentions;
@@ -245,7 +245,9 @@ impl Room {
 
     fn is_me(&self, id: u64, nickname: &str) -> bool {
         self.me.as_ref().is_some_and(|me| {
-            me.id == id || tlschat::nickname_key(&me.nickname) == tlschat::nickname_key(nickname)
+            me.id == id
+                || tlschat::wire::nickname_key(&me.nickname)
+                    == tlschat::wire::nickname_key(nickname)
         })
     }
 
@@ -317,26 +319,15 @@ impl Room {
             ErrorCode::AuthFailed => {
                 "This room needs a password: type it in the Password box and press Login".into()
             }
-            ErrorCode::RateLimited => {
-                let secs = retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
-                format!("Slow down: your message was not delivered. Try again in {secs} s")
-            }
-            ErrorCode::MessageTooLong => format!(
-                "Your message was not delivered: it is longer than {} characters",
-                tlschat::MAX_MESSAGE_CHARS
-            ),
-            ErrorCode::MessageEmpty => "An empty message was not sent".into(),
-            ErrorCode::NoSuchUser => format!("Your private message was not delivered: {message}"),
-            ErrorCode::ServerFull => format!("The room is full: {message}"),
             ErrorCode::NotLoggedIn => "You are not logged in yet: press Login".into(),
-            _ => format!("The server says: {message}"),
+            _ => tlschat::runtime::words::server_error(code, message, retry_after_ms),
         }
     }
 }
 
 /// The server's time, or now if it sent something unreadable.
 pub fn parse_time(text: &str) -> SystemTime {
-    tlschat::time::parse_rfc3339(text).unwrap_or_else(SystemTime::now)
+    tlschat::wire::time::parse_rfc3339(text).unwrap_or_else(SystemTime::now)
 }
 
 /// Seconds since the epoch, for formatting in local time.

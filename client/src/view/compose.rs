@@ -4,7 +4,7 @@
 
 use gtk::prelude::*;
 
-use crate::model::command::{message_chars, too_long};
+use tlschat::runtime::command::{message_chars, too_long};
 
 /// The counter appears this many characters before the limit.
 const COUNTER_FROM: usize = 500;
@@ -52,7 +52,7 @@ impl Compose {
     fn update(&self) {
         let text = self.entry.text();
         let chars = message_chars(&text);
-        let limit = tlschat::MAX_MESSAGE_CHARS;
+        let limit = tlschat::wire::MAX_MESSAGE_CHARS;
         self.counter.set_visible(chars + COUNTER_FROM > limit);
         self.counter.set_label(&format!("{chars} / {limit}"));
         let problem = too_long(&text);

@@ -102,7 +102,7 @@ fn the_counter_appears_near_the_limit_and_send_says_why_it_is_off() {
 fn the_server_field_says_what_is_wrong_and_the_button_follows_the_phase() {
     use crate::view::connect_bar::ConnectBar;
     let bar = ConnectBar::new("127.0.0.1:abc", "alice");
-    let why = tlschat::address::parse_server(&bar.server.text())
+    let why = tlschat::runtime::address::parse_server(&bar.server.text())
         .err()
         .map(|e| e.to_string());
     bar.show_server_problem(why.as_deref());
