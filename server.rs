@@ -251,11 +251,11 @@ fn accept_loop(
         let Some(slot) = server.addresses.admit(peer.ip(), now) else {
             continue;
         };
-        spawn_session(socket, peer, slot, server, live);
+        spawn_user_thread(socket, peer, slot, server, live);
     }
 }
 
-fn spawn_session(
+fn spawn_user_thread(
     socket: TcpStream,
     peer: SocketAddr,
     slot: addresses::Slot,
