@@ -20,7 +20,7 @@ pub(super) fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
 }
 
 /// One connection's conversation after login, and what it keeps track of.
-pub(super) struct Talk<'a> {
+pub(super) struct Conversation<'a> {
     pub(super) server: &'a str,
     pub(super) resume: Option<&'a Resume>,
     pub(super) handle: &'a ClientHandle,
@@ -28,17 +28,17 @@ pub(super) struct Talk<'a> {
     pub(super) my_id: Option<u64>,
 }
 
-impl Talk<'_> {
+impl Conversation<'_> {
     /// Updates what is tracked, then hands the message on.
     fn deliver<F: FnMut(NetEvent)>(&mut self, msg: ServerMsg, on_event: &mut F) {
         let refused = {
-            let mut link = self.handle.lock();
+            let mut outgoing = self.handle.lock();
             if let ServerMsg::Welcome(w) = &msg {
                 self.my_id = Some(w.id);
                 let pacer = Pacer::announced(w.rate, w.burst, Instant::now());
-                link.outbox.set_pacer(pacer);
+                outgoing.outbox.set_pacer(pacer);
             }
-            link.unconfirmed.observe(&msg, self.my_id)
+            outgoing.unconfirmed.observe(&msg, self.my_id)
         };
         if let Some(resume) = self.resume {
             resume.observe(&msg);
@@ -147,13 +147,13 @@ impl Talk<'_> {
     }
 }
 
-impl Talk<'_> {
+impl Conversation<'_> {
     /// Writes the held messages that the pacer now allows, tracked like any other.
     fn release_held(&mut self, pipe: &mut Pipe, now: Instant) {
-        let mut link = self.handle.lock();
-        for msg in link.outbox.release(now) {
+        let mut outgoing = self.handle.lock();
+        for msg in outgoing.outbox.release(now) {
             pipe.out.extend_from_slice(&encode(&msg));
-            link.unconfirmed.sent(&msg);
+            outgoing.unconfirmed.sent(&msg);
         }
     }
 }
