@@ -13,6 +13,7 @@ use super::user_list::UserList;
 use crate::model::room::Op;
 use crate::model::{Kind, Line};
 
+mod actions;
 mod delivery;
 
 fn chat(seq: u64, text: &str) -> Line {
@@ -62,7 +63,7 @@ fn last_drawn_is(list: &MessageList, text: &str) -> bool {
 /// Waits (generously) for the newest row, showing `text`, to be drawn at the bottom.
 pub(super) fn assert_newest_drawn(list: &MessageList, text: &str) {
     let drawn = pump_until(Duration::from_secs(5), || last_drawn_is(list, text));
-    let adj = list.scrolled.vadjustment();
+    let adj = list.adjustment();
     assert!(
         drawn,
         "{text:?} is not drawn at the bottom; drawn: {:#?}; value {} page {} upper {}",
@@ -79,7 +80,7 @@ pub(super) fn shown_list() -> (gtk::Window, MessageList) {
         .default_width(500)
         .default_height(300)
         .build();
-    window.set_child(Some(&list.root));
+    window.set_child(Some(list.root()));
     window.present();
     pump(Duration::from_millis(100));
     (window, list)
@@ -94,7 +95,7 @@ fn message_list_appends_and_sticks_to_the_bottom() {
     list.apply(&ops);
     pump(Duration::from_millis(300));
     assert_eq!(list.len(), 300);
-    let adj = list.scrolled.vadjustment();
+    let adj = list.adjustment();
     assert!(adj.upper() > adj.page_size(), "the list should overflow");
     assert!(list.is_sticky());
     assert!(
@@ -104,7 +105,7 @@ fn message_list_appends_and_sticks_to_the_bottom() {
         adj.page_size(),
         adj.upper()
     );
-    assert!(!list.jump.is_visible());
+    assert_eq!(list.jump_label(), None);
     assert_newest_drawn(&list, "hello 299");
     window.destroy();
 }
@@ -117,7 +118,7 @@ fn a_newcomer_sees_the_newest_history_line() {
         .collect();
     list.apply(&ops);
     assert_newest_drawn(&list, "history line 59");
-    assert!(!list.jump.is_visible());
+    assert_eq!(list.jump_label(), None);
     window.destroy();
 }
 
@@ -129,7 +130,7 @@ fn live_messages_one_by_one_are_each_drawn() {
         list.apply(&[Op::Insert(i, chat(i as u64, &text))]);
         assert_newest_drawn(&list, &text);
     }
-    assert!(!list.jump.is_visible());
+    assert_eq!(list.jump_label(), None);
     window.destroy();
 }
 
@@ -158,7 +159,7 @@ fn reading_older_messages_is_not_interrupted() {
         .collect();
     list.apply(&ops);
     pump(Duration::from_millis(200));
-    let adj = list.scrolled.vadjustment();
+    let adj = list.adjustment();
     adj.set_value(0.0);
     pump(Duration::from_millis(50));
     assert!(!list.is_sticky());
@@ -169,12 +170,11 @@ fn reading_older_messages_is_not_interrupted() {
     pump(Duration::from_millis(200));
     assert_eq!(adj.value(), 0.0, "the reader was yanked away");
     assert_eq!(list.unread(), 2);
-    assert!(list.jump.is_visible());
-    assert_eq!(list.jump.label().as_deref(), Some("2 new messages ↓"));
+    assert_eq!(list.jump_label().as_deref(), Some("2 new messages ↓"));
     let drawn = list.drawn_rows();
     assert_eq!(drawn.first().map(|r| r.text.as_str()), Some("hi"));
     assert!(drawn.iter().all(|r| r.text != "newer"), "{drawn:?}");
-    list.jump.emit_clicked();
+    list.click_jump();
     assert_newest_drawn(&list, "newer");
     assert!(list.is_sticky());
     assert_eq!(list.unread(), 0);
@@ -200,7 +200,7 @@ fn old_rows_are_dropped_from_the_front() {
 #[gtk::test]
 fn user_list_counts_and_marks_you() {
     let users = UserList::new();
-    assert_eq!(users.heading.label(), "Not connected");
+    assert_eq!(users.heading(), "Not connected");
     let people = vec![
         User {
             id: 1,
@@ -216,16 +216,11 @@ fn user_list_counts_and_marks_you() {
         },
     ];
     users.set_users(&people, Some(2));
-    assert_eq!(users.count(), 3);
-    assert_eq!(users.heading.label(), "Online — 3");
-    let first = users
-        .list
-        .row_at_index(0)
-        .map(|r| r.widget_name().to_string());
-    assert_eq!(first.as_deref(), Some("alice"), "sorted by name");
+    assert_eq!(users.names(), ["alice", "bob", "Carol"], "sorted by name");
+    assert_eq!(users.heading(), "Online — 3");
     users.set_users(&people[..1], Some(2));
-    assert_eq!(users.count(), 1);
-    assert_eq!(users.heading.label(), "Online — 1");
+    assert_eq!(users.names(), ["bob"]);
+    assert_eq!(users.heading(), "Online — 1");
     let numbered: Vec<User> = ["user10", "user2", "User1"]
         .iter()
         .zip(10..)
@@ -235,13 +230,9 @@ fn user_list_counts_and_marks_you() {
         })
         .collect();
     users.set_users(&numbered, Some(10));
-    let order: Vec<String> = (0..3)
-        .filter_map(|i| users.list.row_at_index(i))
-        .map(|r| r.widget_name().to_string())
-        .collect();
-    assert_eq!(order, ["User1", "user2", "user10"]);
+    assert_eq!(users.names(), ["User1", "user2", "user10"]);
     users.set_users(&[], None);
-    assert_eq!(users.heading.label(), "Not connected");
+    assert_eq!(users.heading(), "Not connected");
 }
 
 #[gtk::test]
@@ -256,8 +247,7 @@ fn status_bar_shows_state_and_fingerprint() {
     );
     assert_eq!(bar.fingerprint(), "AB:CD:EF");
     assert!(bar
-        .info
-        .tooltip_text()
+        .padlock_tooltip()
         .is_some_and(|t| t.contains("AB:CD:EF")));
     bar.set_connection(None, None, None);
     assert_eq!(bar.fingerprint(), "—");
