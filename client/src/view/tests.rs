@@ -29,8 +29,9 @@ fn chat(seq: u64, text: &str) -> Line {
     }
 }
 
-/// Runs the main loop for a while so GTK can lay out and run idle callbacks.
-fn pump(for_: Duration) {
+/// Runs the main loop for `for_` whatever happens: only to prove that something does not
+/// happen (a wait for something that does is [`pump_until`]).
+fn pump_for(for_: Duration) {
     let until = Instant::now() + for_;
     while Instant::now() < until {
         while glib::MainContext::default().iteration(false) {}
@@ -82,7 +83,10 @@ pub(super) fn shown_list() -> (gtk::Window, MessageList) {
         .build();
     window.set_child(Some(list.root()));
     window.present();
-    pump(Duration::from_millis(100));
+    let shown = pump_until(Duration::from_secs(5), || {
+        list.root().is_mapped() && list.root().height() > 0
+    });
+    assert!(shown, "the test window was never shown");
     (window, list)
 }
 
@@ -93,20 +97,22 @@ fn message_list_appends_and_sticks_to_the_bottom() {
         .map(|i| Op::Insert(i, chat(i as u64, &format!("hello {i}"))))
         .collect();
     list.apply(&ops);
-    pump(Duration::from_millis(300));
     assert_eq!(list.len(), 300);
+    assert_newest_drawn(&list, "hello 299");
     let adj = list.adjustment();
-    assert!(adj.upper() > adj.page_size(), "the list should overflow");
-    assert!(list.is_sticky());
+    let settled = pump_until(Duration::from_secs(5), || {
+        super::message_list::at_bottom(adj.value(), adj.page_size(), adj.upper())
+    });
     assert!(
-        super::message_list::at_bottom(adj.value(), adj.page_size(), adj.upper()),
+        settled,
         "value {} page {} upper {}",
         adj.value(),
         adj.page_size(),
         adj.upper()
     );
+    assert!(adj.upper() > adj.page_size(), "the list should overflow");
+    assert!(list.is_sticky());
     assert_eq!(list.jump_label(), None);
-    assert_newest_drawn(&list, "hello 299");
     window.destroy();
 }
 
@@ -158,16 +164,21 @@ fn reading_older_messages_is_not_interrupted() {
         .map(|i| Op::Insert(i, chat(i as u64, "hi")))
         .collect();
     list.apply(&ops);
-    pump(Duration::from_millis(200));
     let adj = list.adjustment();
+    let laid_out = pump_until(Duration::from_secs(5), || {
+        adj.upper() > adj.page_size()
+            && super::message_list::at_bottom(adj.value(), adj.page_size(), adj.upper())
+    });
+    assert!(laid_out, "the list never overflowed and reached its end");
     adj.set_value(0.0);
-    pump(Duration::from_millis(50));
-    assert!(!list.is_sticky());
+    assert!(pump_until(Duration::from_secs(5), || !list.is_sticky()));
     list.apply(&[
         Op::Insert(200, chat(200, "new")),
         Op::Insert(201, chat(201, "newer")),
     ]);
-    pump(Duration::from_millis(200));
+    // Proving the reader is left alone takes a while: time for GTK to lay the new rows out
+    // and for the list to scroll, were it going to.
+    pump_for(Duration::from_millis(200));
     assert_eq!(adj.value(), 0.0, "the reader was yanked away");
     assert_eq!(list.unread(), 2);
     assert_eq!(list.jump_label().as_deref(), Some("2 new messages ↓"));
@@ -272,14 +283,17 @@ fn ten_thousand_messages_stay_quick() {
     let (window, list) = shown_list();
     let started = Instant::now();
     for i in 0..10_000 {
-        list.apply(&[Op::Insert(
-            i,
-            chat(i as u64, "a fairly ordinary line of chat"),
-        )]);
+        let text = if i == 9_999 {
+            "the last of ten thousand"
+        } else {
+            "a fairly ordinary line of chat"
+        };
+        list.apply(&[Op::Insert(i, chat(i as u64, text))]);
     }
-    pump(Duration::from_millis(200));
     assert_eq!(list.len(), 10_000);
+    assert_newest_drawn(&list, "the last of ten thousand");
     // A ListView only builds the visible rows; a TextView or ListBox would take far longer.
+    // The bound is generous: it catches a list that builds every row, not a slow machine.
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
