@@ -77,7 +77,7 @@ fn switching_servers_quits_the_old_room_and_disconnect_leaves_cleanly() {
     let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     require_display();
     let deadline = Instant::now() + Duration::from_secs(90);
-    let mut first = Room::new("switch");
+    let mut first = TestRoom::new("switch");
     let (tester, rx) = joined_tester(&first.server, deadline);
     let window = first.launch_gui(deadline, &rx);
     wait_status(&first.log, deadline, |_, button| button == "Disconnect");
@@ -141,7 +141,7 @@ fn a_private_room_asks_for_its_password_and_says_nothing_else() {
     let secret = std::env::temp_dir().join(format!("tlschat-e2e-pw-{}", std::process::id()));
     std::fs::write(&secret, "sesame\n").expect("write the password file");
     let secret_arg = secret.to_str().expect("UTF-8 temp path").to_string();
-    let room = Room::with_args("private", &["--no-persist", "--password-file", &secret_arg]);
+    let room = TestRoom::with_args("private", &["--no-persist", "--password-file", &secret_arg]);
     let mut reaper = Reaper(Vec::new());
     launch_gui(&mut reaper, &room.server, &room.log);
     let asked = "This room needs a password: type it in the Password box and press Login";
