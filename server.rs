@@ -80,7 +80,7 @@ use writer::Writer;
 #[macro_export]
 macro_rules! log {
     ($($arg:tt)*) => {
-        eprintln!("{} {}", tlschat::time::now(), format_args!($($arg)*))
+        eprintln!("{} {}", tlschat::wire::time::now(), format_args!($($arg)*))
     };
 }
 

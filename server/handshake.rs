@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{ErrorCode as SslErrorCode, Ssl, SslAcceptor, SslStream};
-use tlschat::{encode, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, ErrorCode, ServerMsg};
 
 use crate::tls::{Tls, Wire};
 

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tlschat::pipe::Frame;
+use tlschat::runtime::pipe::Frame;
 
 use crate::error::Error;
 use crate::log;

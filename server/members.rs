@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tlschat::{encode, nickname_key, nickname_skeleton, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, nickname_key, nickname_skeleton, ErrorCode, ServerMsg};
 
 use crate::conn::{Conn, Frame, PushError};
 
@@ -368,7 +368,7 @@ impl Members {
 
 pub fn leave_notice(id: u64, nickname: String, reason: &str) -> Frame {
     encode(&ServerMsg::Leave {
-        time: tlschat::time::now(),
+        time: tlschat::wire::time::now(),
         id,
         nickname,
         reason: reason.to_string(),

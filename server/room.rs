@@ -15,7 +15,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use tlschat::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg};
+use tlschat::wire::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg};
 
 use crate::conn::{Closed, Conn, Frame};
 use crate::flusher::Flusher;
@@ -171,7 +171,7 @@ impl Room {
             return Ok(());
         };
         let notice: Frame = encode(&ServerMsg::Rename {
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             id,
             old_nickname: old,
             new_nickname: nickname.to_string(),
@@ -191,7 +191,7 @@ impl Room {
         let seq = state.history.last_seq() + 1;
         let line: Frame = encode(&ServerMsg::Message(ChatMessage {
             seq,
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             sender_id: id,
             sender_nickname,
             message: text.to_string(),
@@ -238,7 +238,7 @@ impl Room {
         }
         let line: Frame = encode(&ServerMsg::Private(PrivateMessage {
             seq,
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             sender_id: id,
             sender_nickname,
             to_id,
@@ -361,7 +361,7 @@ impl Room {
 fn not_saved(error: &std::io::Error) -> Refusal {
     eprintln!(
         "{} could not save to the history file: {error}",
-        tlschat::time::now()
+        tlschat::wire::time::now()
     );
     refuse(
         ErrorCode::ServerError,

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openssl::ssl::SslAcceptor;
-use tlschat::framing::{LineBuffer, LineTooLong};
-use tlschat::{encode, ByeCode, ErrorCode, ServerMsg, MAX_LINE};
+use tlschat::wire::framing::{LineBuffer, LineTooLong};
+use tlschat::wire::{encode, ByeCode, ErrorCode, ServerMsg, MAX_LINE};
 
 use crate::addresses::{Addresses, Slot};
 use crate::conn::{Closed, Conn, Frame, PushError, Received};
@@ -287,7 +287,7 @@ impl Session<'_> {
             (Some(Closed::Lost), _) => dropped("connection lost (the peer stopped receiving)"),
             (_, Some(e)) => dropped(format!(
                 "connection lost ({})",
-                tlschat::connect::describe_io(&e)
+                tlschat::describe::io_error(&e, "client")
             )),
             (_, None) => dropped("connection closed"),
         }

@@ -1,7 +1,7 @@
 //! `chat`: the terminal client of tlschat, for SSH-only machines, scripts and bots.
 //!
 //! Run it as `cargo run --bin chat -- --nickname bot [--server HOST:PORT]`. It connects over
-//! verified TLS through the same connection code as the GTK client (`tlschat::client`), logs
+//! verified TLS through the same connection code as the GTK client (`tlschat::runtime`), logs
 //! in, and then:
 //!
 //! ```text
@@ -21,7 +21,7 @@
 //! scripts.
 //!
 //! When an established connection drops (network lost, server restarted), `chat` says so,
-//! waits with a jittered exponential `tlschat::client::Backoff` and reconnects with `resume`; the server
+//! waits with a jittered exponential `tlschat::runtime::Backoff` and reconnects with `resume`; the server
 //! replays what was missed and `catchup::Shown` makes sure each message is printed once.
 //! Lines typed meanwhile are reported as not sent. `--no-reconnect` turns this off.
 //!
@@ -33,8 +33,6 @@
 mod args;
 #[path = "chat/catchup.rs"]
 mod catchup;
-#[path = "chat/command.rs"]
-mod command;
 #[path = "chat/editor.rs"]
 mod editor;
 #[path = "chat/output.rs"]
@@ -56,7 +54,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Sender};
 
-use tlschat::client::{ClientConfig, NetEvent, Resume};
+use tlschat::runtime::{ClientConfig, NetEvent, Resume};
 
 use session::Session;
 
@@ -90,7 +88,7 @@ fn run() -> Result<(), String> {
     let ca = match &options.ca {
         Some(path) => std::fs::read(path)
             .map_err(|e| format!("cannot read the CA certificate {}: {e}", path.display()))?,
-        None => tlschat::connect::BUNDLED_CA.to_vec(),
+        None => tlschat::runtime::connect::BUNDLED_CA.to_vec(),
     };
     let password = options
         .password_file

@@ -2,7 +2,7 @@
 //! events, the user's actions (defined by the view), and the reconnect countdown's ticks.
 
 use async_channel::{Receiver, Sender};
-use tlschat::client::NetEvent;
+use tlschat::runtime::NetEvent;
 
 use crate::view::Action;
 

@@ -5,7 +5,7 @@
 //!
 //! The parts follow model–view–controller, and talk by message passing over one bounded
 //! `async_channel` of [`event::Event`]s. The network thread (one per connection attempt, from
-//! `tlschat::client::spawn`) owns the TLS stream and sends each `NetEvent` into it, waiting
+//! `tlschat::runtime::spawn`) owns the TLS stream and sends each `NetEvent` into it, waiting
 //! if it is full. The view sends what the user does (an `Action`: Login with the fields,
 //! Submit with the text, Tab, Up/Down, Close...) without ever waiting. On the GTK main thread
 //! one future, spawned with `glib::spawn_future_local`, receives every `Event` and `match`es
@@ -20,7 +20,7 @@
 //!     │                                                              ▼
 //! ┌───┴────────┐   Event    ┌──────────────┐ NetEvent ┌──────────────────┐   TLS
 //! │ controller │◄───────────│ async-channel│◄─────────│ network thread   │◄──────► server
-//! └───┬────┬───┘   (recv)   │  (bounded)   │          │ (tlschat::client)│
+//! └───┬────┬───┘   (recv)   │  (bounded)   │          │(tlschat::runtime)│
 //!     │    │                └──────────────┘          └──────────────────┘
 //!     │    │ updates               ▲ Action
 //!     │    ▼                       │ (Login, Submit(text), Tab, Up/Down, Close)
@@ -137,13 +137,13 @@ fn run() -> Result<glib::ExitCode, StartError> {
 
 fn read_ca(options: &Options) -> Result<Vec<u8>, StartError> {
     let Some(path) = &options.ca else {
-        return Ok(tlschat::connect::BUNDLED_CA.to_vec());
+        return Ok(tlschat::runtime::connect::BUNDLED_CA.to_vec());
     };
     let pem = std::fs::read(path).map_err(|e| StartError::Ca {
         path: path.clone(),
         detail: e.to_string(),
     })?;
-    if tlschat::certs::first_certificate_der(&pem).is_none() {
+    if tlschat::runtime::certs::first_certificate_der(&pem).is_none() {
         return Err(StartError::Ca {
             path: path.clone(),
             detail: "it holds no PEM certificate".into(),

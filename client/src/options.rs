@@ -20,7 +20,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            server: format!("127.0.0.1:{}", tlschat::DEFAULT_PORT),
+            server: format!("127.0.0.1:{}", tlschat::wire::DEFAULT_PORT),
             nickname: String::new(),
             connect: false,
             ca: None,
@@ -75,12 +75,12 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, UsageErr
         match name.as_str() {
             "--server" => {
                 let typed = value("HOST:PORT")?;
-                options.server = tlschat::address::parse_server(&typed)
+                options.server = tlschat::runtime::address::parse_server(&typed)
                     .map_err(|e| UsageError(format!("--server '{typed}': {e}")))?;
             }
             "--nickname" | "--nick" => {
                 let nick = value("NAME")?;
-                tlschat::validate_nickname(&nick)
+                tlschat::wire::validate_nickname(&nick)
                     .map_err(|e| UsageError(format!("--nickname '{nick}': {e}")))?;
                 options.nickname = nick;
             }
@@ -103,7 +103,7 @@ pub fn default_nickname() -> String {
     let nick: String = user
         .chars()
         .filter(|c| !c.is_control())
-        .take(tlschat::MAX_NICKNAME_CHARS)
+        .take(tlschat::wire::MAX_NICKNAME_CHARS)
         .collect();
     let nick = nick.trim().to_string();
     if nick.is_empty() {

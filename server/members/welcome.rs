@@ -1,6 +1,6 @@
 //! The `welcome` line: who is here and what was said, within a bounded size.
 
-use tlschat::{encode, SeqRange, User, PROTOCOL_VERSION};
+use tlschat::wire::{encode, SeqRange, User, PROTOCOL_VERSION};
 
 use super::{Catchup, Frame, Members};
 use crate::history::History;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tlschat::{encode, ByeCode, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, ByeCode, ErrorCode, ServerMsg};
 
 use super::{refuse, Identity, Refusal, Room, State};
 use crate::conn::{Closed, Conn, Frame};
@@ -103,7 +103,7 @@ impl Room {
             state.members.send_catchup(conn, frame);
         }
         let notice: Frame = encode(&ServerMsg::Join {
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             id,
             nickname: nickname.to_string(),
         })

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use tlschat::{
+use tlschat::wire::{
     decode_client, encode, normalize_nickname, validate_message, ByeCode, ClientMsg, ErrorCode,
     ServerMsg,
 };
@@ -77,7 +77,7 @@ impl Session<'_> {
                 self.strikes = 0;
                 Next::Continue
             }
-            Err(Refusal { code, message }) if self.id.is_none() && is_login_refusal(code) => {
+            Err(Refusal { code, message }) if self.id.is_none() && code.refuses_login() => {
                 reply(out, code, message.clone());
                 log!("{}: login refused: {message}", self.peer);
                 Next::Close(ByeCode::Refused, message)
@@ -188,17 +188,6 @@ impl Session<'_> {
             Next::Continue
         }
     }
-}
-
-fn is_login_refusal(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::NicknameInvalid
-            | ErrorCode::NicknameTaken
-            | ErrorCode::AuthFailed
-            | ErrorCode::ServerFull
-            | ErrorCode::TooManyConnections
-    )
 }
 
 pub(super) fn reply(out: &mut Vec<u8>, code: ErrorCode, message: String) {

@@ -153,7 +153,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
         return Err("--connect-rate must be more than 0 connections per second".into());
     }
     let max_size = match protocol {
-        Protocol::Tlschat => tlschat::MAX_MESSAGE_CHARS,
+        Protocol::Tlschat => tlschat::wire::MAX_MESSAGE_CHARS,
         Protocol::Irc => IRC_MAX_SIZE,
     };
     if !(40..=max_size).contains(&size) {

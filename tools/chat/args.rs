@@ -46,7 +46,7 @@ pub enum Parsed {
 /// Parses the arguments after the program name; errors are sentences for people.
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> {
     let mut nickname = None;
-    let mut server = format!("127.0.0.1:{}", tlschat::DEFAULT_PORT);
+    let mut server = format!("127.0.0.1:{}", tlschat::wire::DEFAULT_PORT);
     let mut ca = None;
     let mut password_file = None;
     let mut json = false;
@@ -62,7 +62,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
             "--nickname" | "--nick" => nickname = Some(value("--nickname")?),
             "--server" => {
                 let typed = value("--server")?;
-                server = tlschat::address::parse_server(&typed)
+                server = tlschat::runtime::address::parse_server(&typed)
                     .map_err(|e| format!("--server '{typed}': {e}"))?;
             }
             "--ca" => ca = Some(PathBuf::from(value("--ca")?)),
@@ -74,7 +74,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> 
         }
     }
     let nickname = nickname.ok_or("--nickname NAME is required (see --help)")?;
-    tlschat::validate_nickname(&nickname).map_err(|e| format!("bad nickname: {e}"))?;
+    tlschat::wire::validate_nickname(&nickname).map_err(|e| format!("bad nickname: {e}"))?;
     Ok(Parsed::Run(Options {
         nickname,
         server,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
 /// The highest message numbers already shown, so that a replay overlapping what was printed
 /// before the connection dropped never shows a message twice.
@@ -57,7 +57,7 @@ pub fn seconds(delay: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlschat::{ChatMessage, PrivateMessage, Welcome};
+    use tlschat::wire::{ChatMessage, PrivateMessage, Welcome};
 
     fn message(seq: u64) -> ChatMessage {
         ChatMessage {

@@ -5,7 +5,7 @@
 mod arbitrary;
 
 use proptest::prelude::*;
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
 use crate::{catchup, editor, render, safe};
 

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use async_channel::TrySendError;
 use gtk::glib;
-use tlschat::client::{ClientConfig, Resume};
-use tlschat::ClientMsg;
+use tlschat::runtime::{ClientConfig, Resume};
+use tlschat::wire::ClientMsg;
 
 use super::Controller;
 use crate::event::Event;
@@ -21,7 +21,7 @@ impl Controller {
     /// the same server, else (re)connect.
     pub(super) fn login(&mut self, fields: &LoginFields) {
         let bar = self.view.connect_bar();
-        let server = match tlschat::address::parse_server(&fields.server) {
+        let server = match tlschat::runtime::address::parse_server(&fields.server) {
             Ok(server) => server,
             Err(why) => {
                 let text = why.to_string();
@@ -33,7 +33,7 @@ impl Controller {
         };
         bar.show_server_problem(None);
         let nickname = fields.nickname.trim().to_string();
-        if let Err(why) = tlschat::validate_nickname(&nickname) {
+        if let Err(why) = tlschat::wire::validate_nickname(&nickname) {
             let text = format!("Choose a nickname first: {why}");
             self.view.status_bar().set(&text, Tone::Failed);
             bar.focus_nickname();

@@ -2,10 +2,11 @@
 
 use std::time::SystemTime;
 
-use tlschat::ClientMsg;
+use tlschat::runtime::command::{self, Command, COMMANDS};
+use tlschat::runtime::words::NOTHING_TO_RETRY;
+use tlschat::wire::ClientMsg;
 
 use super::Controller;
-use crate::model::command::{self, Command, HELP};
 use crate::model::room::Update;
 use crate::model::Line;
 use crate::view::status_bar::Tone;
@@ -22,19 +23,6 @@ impl Controller {
             return;
         };
         let sent = match command {
-            Command::Say(text) => self.send(ClientMsg::Broadcast {
-                message: text,
-                action: false,
-            }),
-            Command::Me(text) => self.send(ClientMsg::Broadcast {
-                message: text,
-                action: true,
-            }),
-            Command::Msg { to, text } => self.send(ClientMsg::Private {
-                to,
-                message: text,
-                action: false,
-            }),
             Command::Nick(nick) => {
                 self.view.connect_bar().set_nickname(&nick);
                 if self.conn.is_live() {
@@ -47,24 +35,37 @@ impl Controller {
                 }
                 true
             }
+            Command::Retry => match self.room.latest_failed() {
+                Some(id) => {
+                    self.retry(id);
+                    true
+                }
+                None => {
+                    self.local_error(NOTHING_TO_RETRY);
+                    false
+                }
+            },
             Command::Quit(reason) => {
                 self.quit(reason);
                 true
             }
             Command::Help => {
-                for line in HELP {
-                    self.local_notice(line);
+                for help in COMMANDS {
+                    self.local_notice(&format!("{}: {}", help.usage, help.meaning));
                 }
+                self.local_notice(
+                    "Login comes back after /quit; Tab completes nicknames; Up and Down recall what you sent.",
+                );
                 true
             }
-            Command::Usage(usage) => {
-                self.local_error(&format!("Usage: {usage}"));
-                false
-            }
-            Command::Unknown(name) => {
-                self.local_error(&format!("Unknown command /{name}: type /help for the list"));
-                false
-            }
+            other => match (other.chat_message(), other.mistake()) {
+                (Some(msg), _) => self.send(msg),
+                (None, Some(mistake)) => {
+                    self.local_error(&mistake);
+                    false
+                }
+                (None, None) => false,
+            },
         };
         // A message that could not be sent stays in the entry, so nothing typed is lost.
         if sent {
@@ -80,7 +81,7 @@ impl Controller {
     fn send(&mut self, msg: ClientMsg) -> bool {
         let result = match &self.net {
             Some(net) if self.conn.is_live() => net.send(&msg),
-            _ => Err(tlschat::client::SendError::NotConnected),
+            _ => Err(tlschat::runtime::SendError::NotConnected),
         };
         match result {
             Ok(()) => {
@@ -122,12 +123,7 @@ impl Controller {
         self.conn.quitting();
         // Leaving on purpose: the next Login is a fresh arrival, not a resumed session.
         self.resume.forget_identity();
-        if reason.is_some() {
-            // The library's quit() carries no reason, so the reason goes first on its own;
-            // the server closes on the first quit and ignores the second.
-            let _ = net.send(&ClientMsg::Quit { reason });
-        }
-        net.quit();
+        net.quit_with_reason(reason);
         // Keep listening to this attempt: its Closed event ends the session cleanly.
         self.net = Some(net);
     }

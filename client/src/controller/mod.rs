@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use gtk::prelude::*;
 use gtk::{gio, glib};
-use tlschat::client::Resume;
+use tlschat::runtime::Resume;
 
 use crate::event::Event;
 use crate::model::room::Update;

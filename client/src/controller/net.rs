@@ -2,8 +2,9 @@
 
 use std::time::{Instant, SystemTime};
 
-use tlschat::client::{random_unit, NetEvent};
-use tlschat::{ClientMsg, ErrorCode, ServerMsg};
+use tlschat::runtime::words::{not_delivered, refusal_reason, CONNECTION_DROPPED};
+use tlschat::runtime::{random_unit, NetEvent};
+use tlschat::wire::ServerMsg;
 
 use super::Controller;
 use crate::model::room::{Op, Update};
@@ -35,14 +36,10 @@ impl Controller {
             NetEvent::NotDelivered(messages) => {
                 let mut update = Update::default();
                 for msg in messages {
-                    if self
-                        .room
-                        .failed(&mut update, &msg, "the connection dropped")
-                    {
+                    if self.room.failed(&mut update, &msg, CONNECTION_DROPPED) {
                         continue;
                     }
-                    if let Some(text) = unsent_text(&msg) {
-                        let text = format!("Not delivered (the connection dropped): {text}");
+                    if let Some(text) = not_delivered(&msg, CONNECTION_DROPPED) {
                         self.room
                             .local(&mut update, Line::error(SystemTime::now(), text));
                     }
@@ -228,29 +225,5 @@ impl Controller {
                 }
             }
         }
-    }
-}
-
-/// How a message the server never got reads back to the user.
-fn unsent_text(msg: &ClientMsg) -> Option<String> {
-    match msg {
-        ClientMsg::Broadcast { message, action } if *action => Some(format!("/me {message}")),
-        ClientMsg::Broadcast { message, .. } => Some(message.clone()),
-        ClientMsg::Private { to, message, .. } => Some(format!("/msg {to} {message}")),
-        _ => None,
-    }
-}
-
-/// Why the server refused a message, short enough for the line under it.
-fn refusal_reason(code: ErrorCode, message: &str) -> String {
-    match code {
-        ErrorCode::RateLimited => "sent too fast".into(),
-        ErrorCode::MessageTooLong => {
-            format!("longer than {} characters", tlschat::MAX_MESSAGE_CHARS)
-        }
-        ErrorCode::MessageEmpty => "nothing to send".into(),
-        ErrorCode::NoSuchUser => message.to_string(),
-        ErrorCode::NotLoggedIn => "not logged in".into(),
-        _ => format!("the server said: {message}"),
     }
 }

@@ -2,7 +2,6 @@
 //! connection is doing, and what the user typed. Nothing here knows about GTK, so all of it
 //! is covered by ordinary unit tests.
 
-pub mod command;
 pub mod connection;
 pub mod input;
 pub mod line;

@@ -4,9 +4,9 @@
 
 use gtk::prelude::*;
 use gtk::{gdk, glib};
+use tlschat::runtime::command::{message_chars, too_long};
 
 use super::action::Action;
-use crate::model::command::{message_chars, too_long};
 
 /// The counter appears this many characters before the limit.
 const COUNTER_FROM: usize = 500;
@@ -124,7 +124,7 @@ impl Compose {
     fn update(&self) {
         let text = self.entry.text();
         let chars = message_chars(&text);
-        let limit = tlschat::MAX_MESSAGE_CHARS;
+        let limit = tlschat::wire::MAX_MESSAGE_CHARS;
         self.counter.set_visible(chars + COUNTER_FROM > limit);
         self.counter.set_label(&format!("{chars} / {limit}"));
         let problem = too_long(&text);

@@ -37,7 +37,7 @@ impl ConnectBar {
             .text(nickname)
             .placeholder_text("Nickname")
             .tooltip_text("Your nickname; Login on a live connection changes it")
-            .max_length(tlschat::MAX_NICKNAME_CHARS as i32)
+            .max_length(tlschat::wire::MAX_NICKNAME_CHARS as i32)
             .width_chars(12)
             .hexpand(true)
             .build();

@@ -15,18 +15,14 @@ pub mod window;
 
 use std::time::SystemTime;
 
-use gtk::{gdk, glib};
+use gtk::gdk;
 
 pub use action::Action;
 pub use window::View;
 
 /// Formats `time` in the local time zone with a `strftime`-like `format`.
 pub fn local_time(time: SystemTime, format: &str) -> String {
-    let secs = crate::model::room::unix_seconds(time);
-    glib::DateTime::from_unix_local(secs)
-        .and_then(|t| t.format(format))
-        .map(|s| s.to_string())
-        .unwrap_or_default()
+    tlschat::runtime::clock::local(time, format)
 }
 
 /// Installs the application style sheet for the default display.

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use gtk::glib;
 use gtk::prelude::*;
-use tlschat::User;
+use tlschat::wire::User;
 
 use super::message_list::MessageList;
 use super::status_bar::{StatusBar, Tone};

@@ -4,7 +4,7 @@
 use gtk::prelude::*;
 
 use crate::model::text::{colour_index, natural_cmp};
-use tlschat::User;
+use tlschat::wire::User;
 
 /// The user list sidebar.
 #[derive(Clone)]

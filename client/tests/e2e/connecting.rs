@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tlschat::client::Backoff;
+use tlschat::runtime::Backoff;
 
 use super::harness::*;
 
@@ -95,8 +95,10 @@ fn switching_servers_quits_the_old_room_and_disconnect_leaves_cleanly() {
     xdotool(&["key", "Return"]);
     // The old room is told at once that gui quit: no ghost waiting out its grace period.
     let reason = wait_for(&rx, deadline, "gui to quit the first room", |e| match e {
-        tlschat::client::NetEvent::Server(tlschat::ServerMsg::Leave {
-            nickname, reason, ..
+        tlschat::runtime::NetEvent::Server(tlschat::wire::ServerMsg::Leave {
+            nickname,
+            reason,
+            ..
         }) if nickname == "gui" => Some(reason.clone()),
         _ => None,
     });
@@ -106,9 +108,9 @@ fn switching_servers_quits_the_old_room_and_disconnect_leaves_cleanly() {
         deadline,
         "gui to join the second room",
         |e| match e {
-            tlschat::client::NetEvent::Server(tlschat::ServerMsg::Join { nickname, .. }) => {
-                (nickname == "gui").then_some(())
-            }
+            tlschat::runtime::NetEvent::Server(tlschat::wire::ServerMsg::Join {
+                nickname, ..
+            }) => (nickname == "gui").then_some(()),
             _ => None,
         },
     );
@@ -122,8 +124,10 @@ fn switching_servers_quits_the_old_room_and_disconnect_leaves_cleanly() {
     // The button, at the right of the connection row, now disconnects.
     click(&window, 937, 76);
     let reason = wait_for(&other_rx, deadline, "gui to leave", |e| match e {
-        tlschat::client::NetEvent::Server(tlschat::ServerMsg::Leave {
-            nickname, reason, ..
+        tlschat::runtime::NetEvent::Server(tlschat::wire::ServerMsg::Leave {
+            nickname,
+            reason,
+            ..
         }) if nickname == "gui" => Some(reason.clone()),
         _ => None,
     });

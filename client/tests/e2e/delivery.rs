@@ -5,8 +5,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::harness::*;
-use tlschat::client::NetEvent;
-use tlschat::ServerMsg;
+use tlschat::runtime::NetEvent;
+use tlschat::wire::ServerMsg;
 
 #[test]
 fn thirty_lines_typed_quickly_all_reach_the_room_in_order() {

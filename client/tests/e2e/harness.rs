@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tlschat::client::{self, ClientConfig, ClientHandle, NetEvent};
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::runtime::{self, ClientConfig, ClientHandle, NetEvent};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
 /// One GUI test at a time: they share the X display, and typing goes to the focused window.
 pub static DISPLAY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -183,10 +183,15 @@ pub fn signal(pid: u32, name: &str) {
 }
 
 /// A protocol-level participant that logs in as `tester`.
-pub fn tester(server: &str) -> (client::ClientHandle, mpsc::Receiver<NetEvent>) {
+pub fn tester(server: &str) -> (runtime::ClientHandle, mpsc::Receiver<NetEvent>) {
     let (tx, rx) = mpsc::channel();
-    let config = ClientConfig::new(server, tlschat::connect::BUNDLED_CA, "tester", None);
-    let handle = client::spawn(config, move |event| {
+    let config = ClientConfig::new(
+        server,
+        tlschat::runtime::connect::BUNDLED_CA,
+        "tester",
+        None,
+    );
+    let handle = runtime::spawn(config, move |event| {
         let _ = tx.send(event);
     });
     (handle, rx)

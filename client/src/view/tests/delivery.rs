@@ -98,7 +98,7 @@ fn the_server_field_says_what_is_wrong_and_the_button_follows_the_phase() {
     use crate::model::connection::Button;
     use crate::view::connect_bar::ConnectBar;
     let bar = ConnectBar::new("127.0.0.1:abc", "alice");
-    let why = tlschat::address::parse_server(&bar.fields().server)
+    let why = tlschat::runtime::address::parse_server(&bar.fields().server)
         .err()
         .map(|e| e.to_string());
     bar.show_server_problem(why.as_deref());

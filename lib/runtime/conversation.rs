@@ -4,11 +4,11 @@
 use std::time::Instant;
 
 use super::{ClientHandle, NetEvent, KEEPALIVE, QUIT_DRAIN, SILENCE_LIMIT};
-use crate::confirm::Reconcile;
-use crate::pacing::Pacer;
-use crate::pipe::Pipe;
-use crate::reconnect::Resume;
-use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
+use crate::runtime::confirm::Reconcile;
+use crate::runtime::pacing::Pacer;
+use crate::runtime::pipe::Pipe;
+use crate::runtime::reconnect::Resume;
+use crate::wire::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
 
 pub(super) fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
     NetEvent::Closed {

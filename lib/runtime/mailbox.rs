@@ -10,8 +10,7 @@ use std::io::{self, Read};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-/// A serialized line shared by every recipient of a broadcast.
-pub type Frame = Arc<[u8]>;
+pub use crate::wire::Frame;
 
 /// Raw bytes the reader may queue before it waits for the owner: bounds a flooder's cost.
 const INCOMING_CAP: usize = 64 * 1024;

@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use native_tls::TlsStream;
 
-use crate::framing::LineBuffer;
-use crate::mailbox::read_socket;
-pub use crate::mailbox::{Frame, Mailbox, PushError};
+use crate::runtime::mailbox::read_socket;
+pub use crate::runtime::mailbox::{Frame, Mailbox, PushError};
+use crate::wire::framing::LineBuffer;
 
 /// Stack of a reader thread: it only moves bytes, and 10,000 of them must stay cheap.
 const READER_STACK: usize = 64 * 1024;

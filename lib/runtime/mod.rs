@@ -1,23 +1,42 @@
-//! A client's side of one connection: a thread that owns the TLS stream, logs in, turns
-//! server lines into [`NetEvent`]s and sends what the [`ClientHandle`] queues.
+//! The client runtime, shared by the GTK client, the terminal client and the load generator:
+//! everything a client does besides drawing.
 //!
-//! The GTK client, the terminal client and the load generator all run their connections
-//! through [`spawn`]; each passes a callback that forwards events to its own loop (a glib
+//! - [`connect`] opens a verified TLS connection (with [`certs`] fingerprints and [`address`]
+//!   parsing), worded for people when it fails.
+//! - This module runs one connection on its own thread: it logs in, turns server lines into
+//!   [`NetEvent`]s and sends what the [`ClientHandle`] queues, through a [`pipe`] and its
+//!   [`mailbox`], paced to the server's flood limit by [`pacing`].
+//! - [`reconnect`] remembers what a resume needs and when to try again; [`confirm`] knows
+//!   which sent messages reached the room, so none is lost without a word.
+//!
+//! Each front end passes [`spawn`] a callback that forwards events to its own loop (a glib
 //! channel, an mpsc channel, a statistics recorder). Reconnecting is the caller's policy:
 //! [`Backoff`] computes the schedule.
+
+pub mod address;
+pub mod certs;
+pub mod clock;
+pub mod command;
+pub mod confirm;
+pub mod connect;
+mod conversation;
+pub mod mailbox;
+pub mod pacing;
+pub mod pipe;
+pub mod reconnect;
+pub mod words;
 
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::confirm::{Reconcile, Unconfirmed};
-use crate::connect::{self, ConnectError};
-use crate::pacing::Outbox;
-use crate::pipe::{Frame, Mailbox, Pipe, PushError};
-pub use crate::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
+use self::confirm::{Reconcile, Unconfirmed};
+use self::pacing::Outbox;
+use self::pipe::{Frame, Mailbox, Pipe, PushError};
+pub use self::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
+use connect::ConnectError;
 
-mod conversation;
-use crate::{encode, ClientMsg, ErrorCode, ServerMsg, MAX_SERVER_LINE};
+use crate::wire::{encode, ClientMsg, ErrorCode, ServerMsg, MAX_SERVER_LINE};
 use conversation::{closed, Talk};
 
 /// Send a keep-alive `ping` after this long without hearing from the server.
@@ -184,10 +203,15 @@ impl ClientHandle {
 
     /// Sends `quit` and closes; a connection still being made is abandoned.
     pub fn quit(&self) {
+        self.quit_with_reason(None);
+    }
+
+    /// Sends `quit` with the reason the room is told, and closes.
+    pub fn quit_with_reason(&self, reason: Option<String>) {
         let mut link = self.lock();
         link.cancelled = true;
         if let Some(m) = &link.mailbox {
-            m.close(encode(&ClientMsg::Quit { reason: None }));
+            m.close(encode(&ClientMsg::Quit { reason }));
         }
     }
 
