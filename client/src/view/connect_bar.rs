@@ -15,12 +15,23 @@ pub struct ConnectBar {
 }
 
 /// What the connection fields hold, as typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct LoginFields {
     pub server: String,
     pub nickname: String,
     /// Empty when nothing was typed.
     pub password: String,
+}
+
+/// Leaves the password out, so that no debug print of an event can log it.
+impl std::fmt::Debug for LoginFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginFields")
+            .field("server", &self.server)
+            .field("nickname", &self.nickname)
+            .field("password", &if self.password.is_empty() { "" } else { "…" })
+            .finish()
+    }
 }
 
 impl ConnectBar {

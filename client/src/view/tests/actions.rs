@@ -100,3 +100,17 @@ fn actions_wait_their_turn_in_order_when_the_channel_is_full() {
     sender.send(Action::Close);
     assert_eq!(rx.try_recv().ok(), Some(Action::Close));
 }
+
+#[test]
+fn a_debug_print_of_the_fields_leaves_the_password_out() {
+    let fields = LoginFields {
+        server: "example.org:9999".into(),
+        nickname: "bob".into(),
+        password: "sesame".into(),
+    };
+    let printed = format!("{:?}", Action::Login(fields));
+    assert!(
+        printed.contains("bob") && !printed.contains("sesame"),
+        "{printed}"
+    );
+}
