@@ -22,7 +22,7 @@
 //!
 //! When an established connection drops (network lost, server restarted), `chat` says so,
 //! waits with a jittered exponential `tlschat::runtime::Backoff` and reconnects with `resume`; the server
-//! replays what was missed and `catchup::Shown` makes sure each message is printed once.
+//! replays what was missed and `tlschat::runtime::shown::Shown` makes sure each message is printed once.
 //! Lines typed meanwhile are reported as not sent. `--no-reconnect` turns this off.
 //!
 //! The exit status is 0 after `/quit` or end of input, and 1 with a sentence on stderr when
@@ -31,8 +31,6 @@
 
 #[path = "chat/args.rs"]
 mod args;
-#[path = "chat/catchup.rs"]
-mod catchup;
 #[path = "chat/editor.rs"]
 mod editor;
 #[path = "chat/output.rs"]

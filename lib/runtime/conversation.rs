@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::{ClientHandle, NetEvent, KEEPALIVE, QUIT_DRAIN, SILENCE_LIMIT};
 use crate::runtime::confirm::Reconcile;
 use crate::runtime::pacing::Pacer;
-use crate::runtime::pipe::Pipe;
+use crate::runtime::pipe::{PeerGone, Pipe};
 use crate::runtime::reconnect::Resume;
 use crate::wire::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
 
@@ -85,7 +85,7 @@ impl Talk<'_> {
             }
             let wake = match pipe.wait(Some(deadline)) {
                 Ok(w) => w,
-                Err(e) => return lost(server, bye, &e.to_string()),
+                Err(e) => return lost(server, bye, &PeerGone::Failed(e.to_string())),
             };
             if wake.input {
                 last_heard = Instant::now();
@@ -138,7 +138,7 @@ impl Talk<'_> {
                 pipe.out.extend_from_slice(&encode(&ClientMsg::Ping));
             }
             if let Err(e) = pipe.flush() {
-                return lost(server, bye, &e.to_string());
+                return lost(server, bye, &PeerGone::Failed(e.to_string()));
             }
             if let Some(why) = wake.peer_gone {
                 return lost(server, bye, &why);
@@ -159,7 +159,8 @@ impl Talk<'_> {
 }
 
 /// The `Closed` event for a connection that ended, explained by the server's `bye` if any.
-fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent {
+fn lost(server: &str, bye: Option<(ByeCode, String)>, why: &PeerGone) -> NetEvent {
+    let detail = &why.to_string();
     match bye {
         Some((code, reason)) => {
             let retry = code.invites_reconnect();
@@ -169,7 +170,7 @@ fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent 
                 detail,
             )
         }
-        None if detail == "connection aborted" => closed("Disconnected", false, detail),
+        None if *why == PeerGone::Aborted => closed("Disconnected", false, detail),
         None => closed(&format!("Lost the connection to {server}"), true, detail),
     }
 }

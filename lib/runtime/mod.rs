@@ -24,6 +24,7 @@ pub mod mailbox;
 pub mod pacing;
 pub mod pipe;
 pub mod reconnect;
+pub mod shown;
 pub mod words;
 
 use std::sync::{Arc, Mutex};

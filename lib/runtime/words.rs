@@ -2,6 +2,8 @@
 //! once so that the window and the terminal say the same thing. Each front end adds only
 //! its own instructions ("press Retry", "/retry sends it again") and its own decoration.
 
+use std::time::Duration;
+
 use crate::wire::{ClientMsg, ErrorCode, MAX_MESSAGE_CHARS};
 
 /// Why messages still unanswered when the connection dropped are reported as not delivered.
@@ -56,6 +58,16 @@ pub fn server_error(code: ErrorCode, message: &str, retry_after_ms: Option<u64>)
     }
 }
 
+/// A delay for people: `0.7 s`, `3.2 s`, `42 s`.
+pub fn delay(delay: Duration) -> String {
+    let secs = delay.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.1} s")
+    } else {
+        format!("{secs:.0} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +105,11 @@ mod tests {
             refusal_reason(ErrorCode::NoSuchUser, "no user called dora"),
             "no user called dora"
         );
+    }
+
+    #[test]
+    fn delays_read_like_speech() {
+        assert_eq!(delay(Duration::from_millis(700)), "0.7 s");
+        assert_eq!(delay(Duration::from_millis(42_400)), "42 s");
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client_msg::is_false;
+use super::codec::encode;
 use super::codes::{ByeCode, ErrorCode};
 
 /// One user as listed in `welcome`.
@@ -40,15 +41,16 @@ pub struct PrivateMessage {
     pub action: bool,
 }
 
-/// The answer to a successful first `login`.
+/// The answer to a successful first `login`. `H` is how the history is held: parsed
+/// messages for clients; the server splices in its stored lines (see [`Welcome::encode`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Welcome {
+pub struct Welcome<H = ChatMessage> {
     pub id: u64,
     pub nickname: String,
     /// Everyone online, this user included, in order of arrival.
     pub users: Vec<User>,
     /// The room's most recent messages, oldest first.
-    pub history: Vec<ChatMessage>,
+    pub history: Vec<H>,
     #[serde(default)]
     pub protocol: u32,
     /// Server name and version, for display.
@@ -128,6 +130,20 @@ pub enum ServerMsg {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+impl<H: Serialize> Welcome<H> {
+    /// The `welcome` line, `\n` included: the bytes [`encode`] gives for
+    /// `ServerMsg::Welcome`, whatever form the history is in (the server's is
+    /// `serde_json::value::RawValue`, its stored lines spliced in without parsing them).
+    pub fn encode(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        enum Line<'a, H> {
+            Welcome(&'a Welcome<H>),
+        }
+        encode(&Line::Welcome(self))
+    }
 }
 
 impl ServerMsg {

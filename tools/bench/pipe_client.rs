@@ -167,7 +167,7 @@ fn talk<F: FnMut(Seen)>(
             return closing.unwrap_or(format!("writing: {e}"));
         }
         if let Some(why) = wake.peer_gone {
-            return closing.unwrap_or(why);
+            return closing.unwrap_or_else(|| why.to_string());
         }
     }
 }

@@ -11,7 +11,7 @@ use tlschat::wire::{ByeCode, ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
 use crate::output::Output;
-use crate::{catchup, editor, read_input, render, safe, Event};
+use crate::{editor, read_input, render, safe, Event};
 use tlschat::runtime::command::{self, Command, COMMANDS};
 use tlschat::runtime::words::{
     not_delivered, refusal_reason, CONNECTION_DROPPED, NOTHING_TO_RETRY,
@@ -45,7 +45,7 @@ pub struct Session {
     /// The latest message that was not delivered, for `/retry`.
     refused: Option<ClientMsg>,
     backoff: Backoff,
-    shown: catchup::Shown,
+    shown: tlschat::runtime::shown::Shown,
     events: Sender<Event>,
     output: Output,
     /// Use the line editor once logged in (a person at a terminal).
@@ -78,7 +78,7 @@ impl Session {
             retry_at: None,
             refused: None,
             backoff: Backoff::default(),
-            shown: catchup::Shown::default(),
+            shown: tlschat::runtime::shown::Shown::default(),
             events,
             output: Output::plain(options.json),
             interactive: editor::wanted(options.json),
@@ -188,7 +188,7 @@ impl Session {
         let delay = self.backoff.next_delay();
         self.note(&format!(
             "! {reason}; reconnecting in {} (attempt {})",
-            catchup::seconds(delay),
+            tlschat::runtime::words::delay(delay),
             self.backoff.attempt
         ));
         self.retry_at = Some(Instant::now() + delay);

@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use tlschat::runtime::clock::server_time;
+use tlschat::runtime::shown::Shown;
 use tlschat::wire::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
 
 use super::line::{Kind, Line};
@@ -55,6 +56,8 @@ pub struct Room {
     pub requested_nickname: String,
     /// Whether the last login carried a password.
     pub sent_password: bool,
+    /// What was shown already, so that a replay overlapping it shows nothing twice.
+    shown: Shown,
     /// Our messages not yet in the room's order, oldest first.
     outgoing: Vec<outgoing::Outgoing>,
     next_outgoing: u64,
@@ -106,6 +109,9 @@ impl Room {
     /// Applies one server message.
     pub fn apply(&mut self, msg: ServerMsg) -> Update {
         let mut up = Update::default();
+        let Some(msg) = self.shown.fresh(msg) else {
+            return up;
+        };
         let own_echo = match &msg {
             ServerMsg::Message(m) => self.is_me(m.sender_id, &m.sender_nickname),
             ServerMsg::Private(p) => self.is_me(p.sender_id, &p.sender_nickname),
@@ -292,9 +298,8 @@ impl Room {
             self.timeline.drop_front(DROP_BATCH);
             up.ops.push(Op::DropFront(DROP_BATCH));
         }
-        if let Some(index) = self.timeline.place(line.seq) {
-            up.ops.push(Op::Insert(index, line));
-        }
+        let index = self.timeline.place(line.seq);
+        up.ops.push(Op::Insert(index, line));
     }
 
     /// One sentence for an error from the server, saying what happened to what the user did.
