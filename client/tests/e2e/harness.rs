@@ -36,11 +36,20 @@ pub fn require_display() {
         std::env::var_os("DISPLAY").is_some(),
         "DISPLAY is not set: run the GUI tests under `xvfb-run -a -s '-screen 0 1280x800x24'`"
     );
-    let xdotool = Command::new("xdotool").arg("version").output();
-    assert!(
-        xdotool.is_ok_and(|o| o.status.success()),
-        "xdotool is not installed (apt-get install xdotool)"
-    );
+    // Each way this can fail says what it was: a busy machine can fail to start a process,
+    // which "not installed" would misreport.
+    match Command::new("xdotool").arg("version").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`xdotool version` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            panic!("xdotool is not installed (apt-get install xdotool)")
+        }
+        Err(e) => panic!("cannot run xdotool: {e}"),
+    }
 }
 
 /// Starts the server on a free port and returns its `HOST:PORT`.
