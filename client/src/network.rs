@@ -6,7 +6,7 @@ use async_channel::Sender;
 use tlschat::runtime::{self, ClientConfig, ClientHandle, SendError};
 use tlschat::wire::ClientMsg;
 
-use crate::controller::Event;
+use crate::event::Event;
 
 /// The current connection attempt.
 pub struct Network {
@@ -17,7 +17,8 @@ impl Network {
     /// Starts connecting; events arrive on `events` as [`Event::Net`].
     pub fn start(config: ClientConfig, generation: u64, events: Sender<Event>) -> Network {
         let handle = runtime::spawn(config, move |event| {
-            // If the UI is gone the program is exiting; nothing left to tell.
+            // Waits while the channel is full (see `event::channel`): this is the connection's
+            // thread, never the UI's. If the UI is gone the program is exiting; nothing to tell.
             let _ = events.send_blocking(Event::Net { generation, event });
         });
         Network { handle }

@@ -13,6 +13,6 @@ pub mod timeline;
 mod properties;
 
 pub use connection::{Connection, Phase};
-pub use input::{Completer, History};
+pub use input::{Completer, InputRecall};
 pub use line::{Delivery, Kind, Line};
 pub use room::Room;

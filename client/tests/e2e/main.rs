@@ -66,22 +66,11 @@ fn gui_sends_and_receives_through_the_real_server() {
             action: false,
         })
         .expect("the tester sends");
-    let expected = "<tester> hello gui";
-    loop {
-        let transcript = std::fs::read_to_string(&log).unwrap_or_default();
-        if transcript.lines().any(|l| l.ends_with(expected)) {
-            assert!(
-                transcript.contains("<gui> hello from the gui"),
-                "{transcript}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the gui never showed {expected:?}:\n{transcript}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let transcript = wait_for_transcript(&log, "<tester> hello gui", deadline);
+    assert!(
+        transcript.contains("<gui> hello from the gui"),
+        "{transcript}"
+    );
     tester.quit();
     let _ = std::fs::remove_file(&log);
 }
