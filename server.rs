@@ -36,6 +36,8 @@ mod addresses;
 mod capacity;
 #[path = "server/conn.rs"]
 mod conn;
+#[path = "server/ending.rs"]
+mod ending;
 #[path = "server/error.rs"]
 mod error;
 #[path = "server/flood.rs"]
@@ -70,10 +72,10 @@ use std::time::{Duration, Instant};
 
 use addresses::{Addresses, TurnedAway};
 use error::Error;
-use history::History;
+use history::HistoryStore;
 use options::Options;
 use room::{Room, RoomConfig};
-use session::Shared;
+use session::ServerContext;
 use tlschat::args::Parsed;
 use writer::Writer;
 
@@ -81,7 +83,7 @@ use writer::Writer;
 #[macro_export]
 macro_rules! log {
     ($($arg:tt)*) => {
-        eprintln!("{} {}", tlschat::time::now(), format_args!($($arg)*))
+        eprintln!("{} {}", tlschat::wire::time::now(), format_args!($($arg)*))
     };
 }
 
@@ -125,7 +127,7 @@ fn run() -> Result<(), Error> {
     };
     let history = match &options.data_dir {
         Some(dir) => {
-            let history = History::open(dir, options.history_keep)?;
+            let history = HistoryStore::open(dir, options.history_keep)?;
             log!(
                 "history: {} (keeping {} messages; last seq {})",
                 dir.join("history.jsonl").display(),
@@ -136,7 +138,7 @@ fn run() -> Result<(), Error> {
         }
         None => {
             log!("history: in memory only (--no-persist)");
-            History::in_memory(options.history_keep)
+            HistoryStore::in_memory(options.history_keep)
         }
     };
     let listener = TcpListener::bind(options.listen).map_err(|source| Error::Listen {
@@ -177,7 +179,7 @@ fn run() -> Result<(), Error> {
             doing: "starting the per-address bookkeeping thread",
             source,
         })?;
-    let shared = Arc::new(Shared {
+    let server = Arc::new(ServerContext {
         addresses,
         room: Room::new(
             RoomConfig {
@@ -194,10 +196,10 @@ fn run() -> Result<(), Error> {
         writer,
         next_conn: AtomicU64::new(1),
     });
-    let janitor_shared = Arc::clone(&shared);
+    let janitor_server = Arc::clone(&server);
     let janitor = thread::Builder::new()
         .name("janitor".into())
-        .spawn(move || janitor_shared.room.run_janitor())
+        .spawn(move || janitor_server.room.run_janitor())
         .map_err(|source| Error::Io {
             doing: "starting the janitor thread",
             source,
@@ -205,10 +207,10 @@ fn run() -> Result<(), Error> {
     let stopping = Arc::new(AtomicBool::new(false));
     install_signal_handler(local, Arc::clone(&stopping))?;
     let live = Arc::new(LiveCount::default());
-    accept_loop(&listener, &shared, &stopping, &live);
+    accept_loop(&listener, &server, &stopping, &live);
 
-    log!("shutting down: telling {} users", shared.room.len());
-    shared.room.shut_down("server shutting down");
+    log!("shutting down: telling {} users", server.room.len());
+    server.room.shut_down("server shutting down");
     let _ = janitor.join();
     if !live.wait_for_zero(Duration::from_secs(3)) {
         log!("some connections did not close in time; exiting anyway");
@@ -219,11 +221,11 @@ fn run() -> Result<(), Error> {
 
 fn accept_loop(
     listener: &TcpListener,
-    shared: &Arc<Shared>,
+    server: &Arc<ServerContext>,
     stopping: &AtomicBool,
     live: &Arc<LiveCount>,
 ) {
-    let limit = (shared.options.max_users + EXTRA_CONNECTIONS).min(capacity::connections().most);
+    let limit = (server.options.max_users + EXTRA_CONNECTIONS).min(capacity::connections().most);
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             return;
@@ -244,31 +246,31 @@ fn accept_loop(
         let now = Instant::now();
         if live.count.load(Ordering::SeqCst) >= limit {
             let why = TurnedAway::ServerFull(limit);
-            shared.addresses.turned_away(peer.ip(), why, now);
+            server.addresses.turned_away(peer.ip(), why, now);
             continue;
         }
-        let Some(slot) = shared.addresses.admit(peer.ip(), now) else {
+        let Some(slot) = server.addresses.admit(peer.ip(), now) else {
             continue;
         };
-        spawn_session(socket, peer, slot, shared, live);
+        spawn_user_thread(socket, peer, slot, server, live);
     }
 }
 
-fn spawn_session(
+fn spawn_user_thread(
     socket: TcpStream,
     peer: SocketAddr,
     slot: addresses::Slot,
-    shared: &Arc<Shared>,
+    server: &Arc<ServerContext>,
     live: &Arc<LiveCount>,
 ) {
     live.add();
-    let shared = Arc::clone(shared);
+    let server = Arc::clone(server);
     let thread_live = Arc::clone(live);
     let spawned = thread::Builder::new()
         .name(format!("conn {peer}"))
         .stack_size(SESSION_STACK)
         .spawn(move || {
-            let outcome = session::serve(socket, peer, slot, &shared);
+            let outcome = session::serve(socket, peer, slot, &server);
             log!("{peer}: {outcome}");
             thread_live.remove();
         });

@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tlschat::ErrorCode;
+use tlschat::wire::ErrorCode;
 
 use crate::flood::TokenBucket;
 use crate::log;

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use openssl::ssl::ErrorCode;
-use tlschat::framing::LineBuffer;
+use tlschat::wire::framing::LineBuffer;
 
 use crate::tls::Tls;
 use crate::writer::Writer;

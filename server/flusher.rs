@@ -12,21 +12,31 @@
 use std::sync::{Arc, Mutex};
 
 use crate::conn::Conn;
+use crate::room::Recipient;
 
-#[derive(Default)]
-pub struct Flusher {
-    state: Mutex<State>,
+pub struct Flusher<C = Conn> {
+    state: Mutex<State<C>>,
 }
 
-#[derive(Default)]
-struct State {
-    dirty: Vec<Arc<Conn>>,
+struct State<C> {
+    dirty: Vec<Arc<C>>,
     active: bool,
 }
 
-impl Flusher {
+impl<C> Default for Flusher<C> {
+    fn default() -> Self {
+        Flusher {
+            state: Mutex::new(State {
+                dirty: Vec::new(),
+                active: false,
+            }),
+        }
+    }
+}
+
+impl<C: Recipient> Flusher<C> {
     /// Sends to `dirty` (and everyone made dirty meanwhile), unless another thread already is.
-    pub fn flush(&self, dirty: &mut Vec<Arc<Conn>>) {
+    pub fn flush(&self, dirty: &mut Vec<Arc<C>>) {
         if dirty.is_empty() {
             return;
         }
@@ -56,7 +66,7 @@ impl Flusher {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<C>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

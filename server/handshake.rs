@@ -1,28 +1,58 @@
 //! The first moments of a connection: is it TLS at all, and does the handshake finish in time?
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{ErrorCode as SslErrorCode, Ssl, SslAcceptor, SslStream};
-use tlschat::{encode, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, ErrorCode, ServerMsg};
 
 use crate::tls::{Tls, Wire};
 
-/// Completes the TLS handshake by `deadline`, or says (for the log) why not. A peer that
-/// speaks plain text is answered with a one-line hint first.
+/// Why a connection never got past its TLS handshake, for the log.
+#[derive(Debug)]
+pub enum HandshakeFailure {
+    /// The peer closed or failed before sending anything.
+    Gone(io::ErrorKind),
+    /// The peer spoke plain text; it got a hint.
+    Plaintext,
+    /// The peer closed halfway through.
+    ClosedDuring,
+    /// TLS itself failed, or the deadline passed.
+    Failed(String),
+}
+
+impl fmt::Display for HandshakeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeFailure::Gone(kind) => write!(f, "gone before the handshake ({kind})"),
+            HandshakeFailure::Plaintext => {
+                f.write_str("plaintext client on the TLS port: sent a hint and closed")
+            }
+            HandshakeFailure::ClosedDuring => f.write_str("closed during the TLS handshake"),
+            HandshakeFailure::Failed(detail) => write!(f, "TLS handshake failed: {detail}"),
+        }
+    }
+}
+
+/// Completes the TLS handshake by `deadline`, or says why not. A peer that speaks plain
+/// text is answered with a one-line hint first.
 pub fn accept(
     socket: &TcpStream,
     acceptor: &SslAcceptor,
     deadline: Instant,
-) -> Result<Tls, String> {
+) -> Result<Tls, HandshakeFailure> {
     let mut buf = [0u8; 4096];
     match speaks_tls(socket, deadline) {
         Ok(true) => {}
-        Ok(false) => return Err(plaintext_hint(socket)),
-        Err(e) => return Err(format!("gone before the handshake ({})", e.kind())),
+        Ok(false) => {
+            plaintext_hint(socket);
+            return Err(HandshakeFailure::Plaintext);
+        }
+        Err(e) => return Err(HandshakeFailure::Gone(e.kind())),
     }
-    let failed = |e: &dyn std::fmt::Display| format!("TLS handshake failed: {e}");
+    let failed = |e: &dyn fmt::Display| HandshakeFailure::Failed(e.to_string());
     let ssl = Ssl::new(acceptor.context()).map_err(|e| failed(&e))?;
     let mut tls = SslStream::new(ssl, Wire::default()).map_err(|e| failed(&e))?;
     loop {
@@ -35,7 +65,7 @@ pub fn accept(
                 sent.map_err(|e| failed(&e))?;
                 let n = read_by(socket, &mut buf, deadline).map_err(|e| failed(&e))?;
                 if n == 0 {
-                    return Err("closed during the TLS handshake".into());
+                    return Err(HandshakeFailure::ClosedDuring);
                 }
                 tls.get_mut().receive(buf.get(..n).unwrap_or_default());
             }
@@ -92,7 +122,7 @@ fn speaks_tls(socket: &TcpStream, deadline: Instant) -> io::Result<bool> {
 }
 
 /// Tells a plaintext client, in its own language, that this port wants TLS.
-fn plaintext_hint(mut socket: &TcpStream) -> String {
+fn plaintext_hint(mut socket: &TcpStream) {
     let hint = ServerMsg::error(
         ErrorCode::TlsRequired,
         "this port speaks TLS: connect with a tlschat client, or \
@@ -101,5 +131,4 @@ fn plaintext_hint(mut socket: &TcpStream) -> String {
     let _ = socket.set_write_timeout(Some(Duration::from_secs(2)));
     let _ = socket.write_all(&encode(&hint));
     let _ = socket.shutdown(std::net::Shutdown::Both);
-    "plaintext client on the TLS port: sent a hint and closed".into()
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tlschat::pipe::Frame;
+use tlschat::runtime::pipe::Frame;
 
 use crate::error::Error;
 use crate::log;
@@ -45,7 +45,7 @@ pub struct Entry {
 }
 
 /// Messages retained for newcomers and for clients catching up after a reconnect.
-pub struct History {
+pub struct HistoryStore {
     entries: VecDeque<Entry>,
     keep: usize,
     last_seq: u64,
@@ -87,10 +87,10 @@ impl SharedState {
     }
 }
 
-impl History {
+impl HistoryStore {
     /// History kept in memory only.
-    pub fn in_memory(keep: usize) -> History {
-        History {
+    pub fn in_memory(keep: usize) -> HistoryStore {
+        HistoryStore {
             entries: VecDeque::new(),
             keep,
             last_seq: 0,
@@ -102,7 +102,7 @@ impl History {
     }
 
     /// Opens (or creates) the history in `dir`, loading what it holds.
-    pub fn open(dir: &Path, keep: usize) -> Result<History, Error> {
+    pub fn open(dir: &Path, keep: usize) -> Result<HistoryStore, Error> {
         let file_error = |path: &Path, source| Error::File {
             path: path.to_path_buf(),
             source,
@@ -132,7 +132,7 @@ impl History {
             .create(true)
             .open(&path)
             .map_err(|e| file_error(&path, e))?;
-        let mut history = History::in_memory(keep);
+        let mut history = HistoryStore::in_memory(keep);
         let (file, loaded) = load::load(file, &path, |event| match event {
             load::Event::Message(seq, line) => {
                 history.last_seq = history.last_seq.max(seq);

@@ -9,27 +9,27 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tlschat::{encode, nickname_key, nickname_skeleton, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, nickname_key, nickname_skeleton, ErrorCode, ServerMsg};
 
 use crate::conn::{Conn, Frame, PushError};
-
+use crate::ending::Ending;
 use crate::history::state::{token_hash, SavedUser};
-use crate::room::{refuse, Refusal};
+use crate::room::{refuse, Recipient, Refusal};
 
-/// How a member is reached.
-pub enum Link {
+/// Whether a member is connected, and how it is reached.
+pub enum Presence<C = Conn> {
     /// Connected: frames go into this connection's queue.
-    Live(Arc<Conn>),
+    Live(Arc<C>),
     /// Dropped, place kept until `until`; private messages numbered after `since` came
     /// while it was away, and wait (in `recent_private`) for it to resume.
     Ghost { until: Instant, since: u64 },
 }
 
-pub struct Member {
+pub struct Member<C = Conn> {
     pub nickname: String,
     /// [`token_hash`] of the resume token: the token itself is kept nowhere.
     pub token_hash: String,
-    pub link: Link,
+    pub presence: Presence<C>,
 }
 
 /// What a `welcome` brings along.
@@ -44,15 +44,14 @@ pub enum Catchup {
 #[path = "members/welcome.rs"] // server.rs loads this file by path
 mod welcome;
 
-#[derive(Default)]
-pub struct Members {
+pub struct Members<C = Conn> {
     /// Keyed by id, which grows with each login: iteration is arrival order.
-    by_id: BTreeMap<u64, Member>,
+    by_id: BTreeMap<u64, Member<C>>,
     /// Keyed by [`nickname_skeleton`]: look-alikes are one nickname.
     by_nickname: HashMap<String, u64>,
     by_token: HashMap<String, u64>,
     /// Connections given frames since the room last flushed.
-    dirty: Vec<Arc<Conn>>,
+    dirty: Vec<Arc<C>>,
     /// The last private messages to or from each member, by seq: what a ghost missed, and
     /// what was written to a connection just before it died and may never have arrived. A
     /// resume gets those after its `last_seq`.
@@ -66,18 +65,26 @@ pub struct Members {
 /// Private messages remembered per member for a resume.
 const RECENT_PRIVATE: usize = 100;
 
-impl Members {
-    /// No members yet; `welcome` will announce `flood` (messages per second, burst).
-    /// Sets the flood control that `welcome` announces.
-    pub fn announce_flood(&mut self, flood: Option<(f64, f64)>) {
-        self.flood = flood;
+impl<C> Default for Members<C> {
+    fn default() -> Self {
+        Members {
+            by_id: BTreeMap::new(),
+            by_nickname: HashMap::new(),
+            by_token: HashMap::new(),
+            dirty: Vec::new(),
+            recent_private: HashMap::new(),
+            generation: 0,
+            flood: None,
+        }
     }
+}
 
+impl<C: Recipient> Members<C> {
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
 
-    pub fn insert(&mut self, id: u64, member: Member) {
+    pub fn insert(&mut self, id: u64, member: Member<C>) {
         self.by_nickname
             .insert(nickname_skeleton(&member.nickname), id);
         self.by_token.insert(member.token_hash.clone(), id);
@@ -85,7 +92,7 @@ impl Members {
         self.generation += 1;
     }
 
-    pub fn remove(&mut self, id: u64) -> Option<Member> {
+    pub fn remove(&mut self, id: u64) -> Option<Member<C>> {
         let member = self.by_id.remove(&id)?;
         self.recent_private.remove(&id);
         self.by_nickname
@@ -95,7 +102,7 @@ impl Members {
         Some(member)
     }
 
-    pub fn drain(&mut self) -> impl Iterator<Item = Member> {
+    pub fn drain(&mut self) -> impl Iterator<Item = Member<C>> {
         self.by_nickname.clear();
         self.by_token.clear();
         self.recent_private.clear();
@@ -103,7 +110,7 @@ impl Members {
         std::mem::take(&mut self.by_id).into_values()
     }
 
-    pub fn get_mut(&mut self, id: u64) -> Option<&mut Member> {
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut Member<C>> {
         self.by_id.get_mut(&id)
     }
 
@@ -145,7 +152,7 @@ impl Members {
         match self.id_by_nickname(nickname) {
             Some(owner) if Some(owner) != except => {
                 let holder = self.by_id.get(&owner);
-                let away = matches!(holder.map(|m| &m.link), Some(Link::Ghost { .. }));
+                let away = matches!(holder.map(|m| &m.presence), Some(Presence::Ghost { .. }));
                 let taken = match holder.map(|m| m.nickname.as_str()) {
                     Some(held) if nickname_key(held) != nickname_key(nickname) => {
                         format!("the nickname '{nickname}' looks too much like '{held}', which is taken")
@@ -179,12 +186,15 @@ impl Members {
     }
 
     /// Whether `conn` is still how member `id` is reached.
-    pub fn is_connection(&self, id: u64, conn: &Arc<Conn>) -> bool {
-        matches!(self.by_id.get(&id), Some(Member { link: Link::Live(c), .. }) if Arc::ptr_eq(c, conn))
+    pub fn is_connection(&self, id: u64, conn: &Arc<C>) -> bool {
+        matches!(
+            self.by_id.get(&id),
+            Some(Member { presence: Presence::Live(c), .. }) if Arc::ptr_eq(c, conn)
+        )
     }
 
     /// Queues `frame` for `conn`, noting it as dirty; `Err(Overflow)` means it is too slow.
-    pub fn send(&mut self, conn: &Arc<Conn>, frame: Frame) -> Result<(), PushError> {
+    pub fn send(&mut self, conn: &Arc<C>, frame: Frame) -> Result<(), PushError> {
         if conn.push(frame)? {
             self.dirty.push(Arc::clone(conn));
         }
@@ -192,32 +202,32 @@ impl Members {
     }
 
     /// Queues part of `conn`'s catch-up (its welcome, replayed history) ahead of the rest.
-    pub fn send_catchup(&mut self, conn: &Arc<Conn>, frame: Frame) {
+    pub fn send_catchup(&mut self, conn: &Arc<C>, frame: Frame) {
         if conn.push_catchup(frame) == Ok(true) {
             self.dirty.push(Arc::clone(conn));
         }
     }
 
     /// Notes a connection that needs a flush for another reason (it is closing).
-    pub fn mark_dirty(&mut self, conn: Arc<Conn>) {
+    pub fn mark_dirty(&mut self, conn: Arc<C>) {
         self.dirty.push(conn);
     }
 
     /// The connections to flush now that the room's lock is about to be released.
-    pub fn take_dirty(&mut self) -> Vec<Arc<Conn>> {
+    pub fn take_dirty(&mut self) -> Vec<Arc<C>> {
         std::mem::take(&mut self.dirty)
     }
 
     /// Brings back the users of the previous run, as ghosts until `until`.
     pub fn restore(&mut self, users: Vec<SavedUser>, until: Instant, since: u64) {
         for user in users {
-            let link = Link::Ghost { until, since };
+            let presence = Presence::Ghost { until, since };
             self.insert(
                 user.id,
                 Member {
                     nickname: user.nickname,
                     token_hash: user.token_sha256,
-                    link,
+                    presence,
                 },
             );
         }
@@ -226,7 +236,7 @@ impl Members {
     /// Member `id` dropped when the room's last seq was `since`.
     pub fn make_ghost(&mut self, id: u64, until: Instant, since: u64) {
         if let Some(member) = self.by_id.get_mut(&id) {
-            member.link = Link::Ghost { until, since };
+            member.presence = Presence::Ghost { until, since };
         }
     }
 
@@ -245,8 +255,8 @@ impl Members {
 
     /// How many private messages wait for ghost `id` (0 for a live member).
     pub fn ghost_inbox_len(&self, id: u64) -> usize {
-        match self.by_id.get(&id).map(|m| &m.link) {
-            Some(Link::Ghost { since, .. }) => self
+        match self.by_id.get(&id).map(|m| &m.presence) {
+            Some(Presence::Ghost { since, .. }) => self
                 .recent_private
                 .get(&id)
                 .map_or(0, |recent| recent.iter().filter(|(s, _)| s > since).count()),
@@ -259,20 +269,20 @@ impl Members {
         let expired: Vec<u64> = self
             .by_id
             .iter()
-            .filter(|(_, m)| matches!(m.link, Link::Ghost { until, .. } if until <= now))
+            .filter(|(_, m)| matches!(m.presence, Presence::Ghost { until, .. } if until <= now))
             .map(|(&id, _)| id)
             .collect();
         for id in expired {
             if let Some(member) = self.remove(id) {
                 crate::log!("{} (#{id}) did not come back in time", member.nickname);
-                self.fan_out(&leave_notice(id, member.nickname, "connection lost"));
+                self.fan_out(&leave_notice(id, member.nickname, &Ending::Lost(None)));
             }
         }
         self.by_id
             .values()
-            .filter_map(|m| match m.link {
-                Link::Ghost { until, .. } => Some(until),
-                Link::Live(_) => None,
+            .filter_map(|m| match m.presence {
+                Presence::Ghost { until, .. } => Some(until),
+                Presence::Live(_) => None,
             })
             .min()
     }
@@ -280,9 +290,9 @@ impl Members {
     /// Removes the ghost away longest (its place is wanted), telling the room; false if
     /// there is none.
     pub fn evict_oldest_ghost(&mut self) -> bool {
-        let oldest = self.by_id.iter().filter_map(|(&id, m)| match m.link {
-            Link::Ghost { until, .. } => Some((until, id)),
-            Link::Live(_) => None,
+        let oldest = self.by_id.iter().filter_map(|(&id, m)| match m.presence {
+            Presence::Ghost { until, .. } => Some((until, id)),
+            Presence::Live(_) => None,
         });
         let Some((_, id)) = oldest.min() else {
             return false;
@@ -292,7 +302,7 @@ impl Members {
                 "{} (#{id}) gave way to a newcomer: the room is full",
                 member.nickname
             );
-            self.fan_out(&leave_notice(id, member.nickname, "connection lost"));
+            self.fan_out(&leave_notice(id, member.nickname, &Ending::Lost(None)));
         }
         true
     }
@@ -307,7 +317,7 @@ impl Members {
     /// Queues `line` for every live member, noting those now over their budget in `slow`.
     fn queue_for_all(&mut self, line: &Frame, slow: &mut Vec<u64>) {
         for (&id, member) in &self.by_id {
-            if let Link::Live(conn) = &member.link {
+            if let Presence::Live(conn) = &member.presence {
                 match conn.push(Frame::clone(line)) {
                     Ok(true) => self.dirty.push(Arc::clone(conn)),
                     Ok(false) | Err(PushError::Closed) => {}
@@ -330,9 +340,9 @@ impl Members {
                 recent.pop_front();
             }
             recent.push_back((seq, Frame::clone(line)));
-            let conn = match self.by_id.get(id).map(|m| &m.link) {
-                Some(Link::Live(conn)) => Arc::clone(conn),
-                Some(Link::Ghost { .. }) | None => continue,
+            let conn = match self.by_id.get(id).map(|m| &m.presence) {
+                Some(Presence::Live(conn)) => Arc::clone(conn),
+                Some(Presence::Ghost { .. }) | None => continue,
             };
             // A connection already closed will resume, or leave: either way `recent_private`
             // has the message.
@@ -354,7 +364,7 @@ impl Members {
                         "{} (#{id}) disconnected: too slow to receive",
                         member.nickname
                     );
-                    notices.push(leave_notice(id, member.nickname, "too slow"));
+                    notices.push(leave_notice(id, member.nickname, &Ending::TooSlow));
                 }
             }
             for notice in &notices {
@@ -366,9 +376,10 @@ impl Members {
     }
 }
 
-pub fn leave_notice(id: u64, nickname: String, reason: &str) -> Frame {
+/// The `leave` line telling the room that member `id` left, and why.
+pub fn leave_notice(id: u64, nickname: String, reason: &Ending) -> Frame {
     encode(&ServerMsg::Leave {
-        time: tlschat::time::now(),
+        time: tlschat::wire::time::now(),
         id,
         nickname,
         reason: reason.to_string(),

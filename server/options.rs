@@ -35,7 +35,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            listen: SocketAddr::from(([0, 0, 0, 0], tlschat::DEFAULT_PORT)),
+            listen: SocketAddr::from(([0, 0, 0, 0], tlschat::wire::DEFAULT_PORT)),
             cert: "certs/server.crt".into(),
             key: "certs/server.key".into(),
             password_file: None,

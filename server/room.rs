@@ -15,17 +15,25 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use tlschat::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg};
+use tlschat::wire::{encode, ByeCode, ChatMessage, ErrorCode, PrivateMessage, ServerMsg};
 
 use crate::conn::{Closed, Conn, Frame};
+use crate::ending::Ending;
 use crate::flusher::Flusher;
-use crate::history::History;
+use crate::history::HistoryStore;
 use crate::members::{leave_notice, Catchup, Members};
 
 #[path = "room/entry.rs"] // server.rs loads this file by path, so its children need one too
 mod entry;
+#[path = "room/recipient.rs"]
+mod recipient;
 #[path = "room/saver.rs"]
 mod saver;
+#[cfg(test)]
+#[path = "room/tests.rs"]
+mod tests;
+
+pub use recipient::Recipient;
 
 /// A request the room turned down, with the code and words to send back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,9 +58,9 @@ pub struct Identity {
     pub resumed: bool,
 }
 
-struct State {
-    members: Members,
-    history: History,
+struct State<C> {
+    members: Members<C>,
+    history: HistoryStore,
     last_id: u64,
     closed: bool,
 }
@@ -68,22 +76,23 @@ pub struct RoomConfig {
     pub flood: Option<(f64, f64)>,
 }
 
-/// The chat room shared by every connection thread.
-pub struct Room {
-    state: Mutex<State>,
+/// The chat room shared by every connection thread. What it delivers to is a
+/// [`Recipient`]: a [`Conn`] in the server, a fake in the room's tests.
+pub struct Room<C = Conn> {
+    state: Mutex<State<C>>,
     /// Every connection past its handshake, logged in or not, so shutdown can say goodbye
     /// to all of them.
-    connections: Mutex<Vec<Weak<Conn>>>,
+    connections: Mutex<Vec<Weak<C>>>,
     janitor_wakeup: Condvar,
-    flusher: Flusher,
+    flusher: Flusher<C>,
     config: RoomConfig,
 }
 
 /// Private messages kept for a ghost until it resumes.
 const GHOST_INBOX: usize = 100;
 
-impl Room {
-    pub fn new(config: RoomConfig, mut history: History) -> Room {
+impl<C: Recipient> Room<C> {
+    pub fn new(config: RoomConfig, mut history: HistoryStore) -> Room<C> {
         let mut members = saver::members_from_before(&mut history, config.resume_grace);
         members.announce_flood(config.flood);
         Room {
@@ -100,13 +109,13 @@ impl Room {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State<C>> {
         // Every update below leaves the state consistent before anything can panic.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `change` under the room's lock, then sends what it queued.
-    fn with_state<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
+    fn with_state<T>(&self, change: impl FnOnce(&mut State<C>) -> T) -> T {
         let mut state = self.lock();
         let result = change(&mut state);
         self.deliver(state);
@@ -114,7 +123,7 @@ impl Room {
     }
 
     /// Releases the room's lock, then sends what the change queued.
-    fn deliver(&self, mut state: MutexGuard<'_, State>) {
+    fn deliver(&self, mut state: MutexGuard<'_, State<C>>) {
         let mut dirty = state.members.take_dirty();
         drop(state);
         self.flusher.flush(&mut dirty);
@@ -122,7 +131,7 @@ impl Room {
 
     /// Registers a new connection (before login) for the goodbye at shutdown; false if the
     /// server is already shutting down.
-    pub fn arrive(&self, conn: &Arc<Conn>) -> bool {
+    pub fn arrive(&self, conn: &Arc<C>) -> bool {
         if self.lock().closed {
             return false;
         }
@@ -133,7 +142,7 @@ impl Room {
     }
 
     /// Adds a user; queues `welcome` (and recent history) for them and tells the others.
-    pub fn join(&self, nickname: &str, conn: &Arc<Conn>) -> Result<Identity, Refusal> {
+    pub fn join(&self, nickname: &str, conn: &Arc<C>) -> Result<Identity, Refusal> {
         let mut state = self.lock();
         let joined = self.admit(
             &mut state,
@@ -152,7 +161,7 @@ impl Room {
         token: &str,
         last_seq: Option<u64>,
         nickname: &str,
-        conn: &Arc<Conn>,
+        conn: &Arc<C>,
     ) -> Result<Identity, Refusal> {
         let mut state = self.lock();
         let resumed = self.reclaim(&mut state, token, last_seq, nickname, conn);
@@ -165,13 +174,13 @@ impl Room {
         self.with_state(|state| Self::rename_locked(state, id, nickname))
     }
 
-    fn rename_locked(state: &mut State, id: u64, nickname: &str) -> Result<(), Refusal> {
+    fn rename_locked(state: &mut State<C>, id: u64, nickname: &str) -> Result<(), Refusal> {
         state.members.check_free(nickname, Some(id))?;
         let Some(old) = state.members.set_nickname(id, nickname) else {
             return Ok(());
         };
         let notice: Frame = encode(&ServerMsg::Rename {
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             id,
             old_nickname: old,
             new_nickname: nickname.to_string(),
@@ -186,12 +195,12 @@ impl Room {
         self.with_state(|state| Self::say_locked(state, id, text, action))
     }
 
-    fn say_locked(state: &mut State, id: u64, text: &str, action: bool) -> Result<u64, Refusal> {
+    fn say_locked(state: &mut State<C>, id: u64, text: &str, action: bool) -> Result<u64, Refusal> {
         let sender_nickname = state.members.nickname(id)?.to_string();
         let seq = state.history.last_seq() + 1;
         let line: Frame = encode(&ServerMsg::Message(ChatMessage {
             seq,
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             sender_id: id,
             sender_nickname,
             message: text.to_string(),
@@ -212,7 +221,7 @@ impl Room {
     }
 
     fn whisper_locked(
-        state: &mut State,
+        state: &mut State<C>,
         id: u64,
         to: &str,
         text: &str,
@@ -238,7 +247,7 @@ impl Room {
         }
         let line: Frame = encode(&ServerMsg::Private(PrivateMessage {
             seq,
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             sender_id: id,
             sender_nickname,
             to_id,
@@ -253,7 +262,7 @@ impl Room {
 
     /// Removes a member at once (quit, refused, misbehaved) and tells the others why. Does
     /// nothing if `conn` is no longer this member's connection (it resumed elsewhere).
-    pub fn leave(&self, id: u64, conn: &Arc<Conn>, reason: &str) {
+    pub fn leave(&self, id: u64, conn: &Arc<C>, reason: &Ending) {
         self.with_state(|state| {
             if state.members.is_connection(id, conn) {
                 if let Some(member) = state.members.remove(id) {
@@ -266,7 +275,7 @@ impl Room {
     }
 
     /// A member's connection dropped: keep its place for the grace period, silently.
-    pub fn disconnect(&self, id: u64, conn: &Arc<Conn>, reason: &str) {
+    pub fn disconnect(&self, id: u64, conn: &Arc<C>, reason: &Ending) {
         if self.config.resume_grace.is_zero() {
             return self.leave(id, conn, reason);
         }
@@ -340,7 +349,7 @@ impl Room {
         state.members.drain().for_each(drop);
         drop(state);
         // Members and those still logging in alike; closing twice is harmless.
-        let mut closing: Vec<Arc<Conn>> = {
+        let mut closing: Vec<Arc<C>> = {
             let connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
             connections
                 .iter()
@@ -361,7 +370,7 @@ impl Room {
 fn not_saved(error: &std::io::Error) -> Refusal {
     eprintln!(
         "{} could not save to the history file: {error}",
-        tlschat::time::now()
+        tlschat::wire::time::now()
     );
     refuse(
         ErrorCode::ServerError,

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openssl::ssl::SslAcceptor;
-use tlschat::framing::{LineBuffer, LineTooLong};
-use tlschat::{encode, ByeCode, ErrorCode, ServerMsg, MAX_LINE};
+use tlschat::wire::framing::{LineBuffer, LineTooLong};
+use tlschat::wire::{encode, ByeCode, ErrorCode, ServerMsg, MAX_LINE};
 
 use crate::addresses::{Addresses, Slot};
 use crate::conn::{Closed, Conn, Frame, PushError, Received};
+use crate::ending::{Ending, Loss, Outcome};
 use crate::flood::TokenBucket;
 use crate::handshake;
 use crate::options::Options;
@@ -25,7 +26,7 @@ use crate::room::Room;
 use crate::writer::Writer;
 
 /// Everything a connection thread shares with the others.
-pub struct Shared {
+pub struct ServerContext {
     pub addresses: Arc<Addresses>,
     pub room: Room,
     pub acceptor: SslAcceptor,
@@ -33,27 +34,6 @@ pub struct Shared {
     pub password: Option<String>,
     pub writer: Arc<Writer>,
     pub next_conn: AtomicU64,
-}
-
-/// How a connection ended, for the log and the room's leave notice.
-struct Ending {
-    reason: String,
-    /// The connection was lost rather than closed on purpose: the user may come back.
-    dropped: bool,
-}
-
-fn ending(reason: impl Into<String>) -> Ending {
-    Ending {
-        reason: reason.into(),
-        dropped: false,
-    }
-}
-
-fn dropped(reason: impl Into<String>) -> Ending {
-    Ending {
-        reason: reason.into(),
-        dropped: true,
-    }
 }
 
 /// After this many rejected messages in a row, a flooder is disconnected.
@@ -64,33 +44,33 @@ const IDLE_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 /// it lives on every connection thread's stack.
 const READ_CHUNK: usize = 4 * 1024;
 
-/// Serves one connection until it ends; returns what to log.
+/// Serves one connection until it ends; returns what became of it, for the log.
 /// `slot` counts the connection against its address's limits for as long as it lasts.
-pub fn serve(socket: TcpStream, peer: SocketAddr, slot: Slot, shared: &Shared) -> String {
-    let deadline = Instant::now() + shared.options.handshake_timeout;
-    let tls = match handshake::accept(&socket, &shared.acceptor, deadline) {
+pub fn serve(socket: TcpStream, peer: SocketAddr, slot: Slot, server: &ServerContext) -> Outcome {
+    let deadline = Instant::now() + server.options.handshake_timeout;
+    let tls = match handshake::accept(&socket, &server.acceptor, deadline) {
         Ok(tls) => tls,
-        Err(outcome) => return outcome,
+        Err(failure) => return Outcome::NoHandshake(failure),
     };
     crate::slim::going_idle();
     let _ = socket.set_nodelay(true);
-    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-    let budget = shared.options.send_budget;
+    let id = server.next_conn.fetch_add(1, Ordering::Relaxed);
+    let budget = server.options.send_budget;
     let conn = Arc::new(Conn::new(
         id,
         socket,
         tls,
         budget,
-        Arc::clone(&shared.writer),
+        Arc::clone(&server.writer),
     ));
-    if !shared.room.arrive(&conn) {
+    if !server.room.arrive(&conn) {
         conn.finish(Some(bye(ByeCode::ShuttingDown, "server shutting down")));
-        return "turned away: shutting down".into();
+        return Outcome::TurnedAway;
     }
-    let opts = &shared.options;
-    let mut session = Session {
+    let opts = &server.options;
+    let mut user = UserThread {
         peer,
-        shared,
+        server,
         slot,
         conn: Arc::clone(&conn),
         id: None,
@@ -100,23 +80,27 @@ pub fn serve(socket: TcpStream, peer: SocketAddr, slot: Slot, shared: &Shared) -
             .map(|(rate, burst)| TokenBucket::new(rate, burst)),
         strikes: 0,
     };
-    let end = session.run();
-    if let Some(id) = session.id {
-        if end.dropped {
-            shared.room.disconnect(id, &conn, &end.reason);
-            format!("{} (#{id}) dropped: {}", session.nickname, end.reason)
-        } else {
-            shared.room.leave(id, &conn, &end.reason);
-            format!("{} (#{id}) left: {}", session.nickname, end.reason)
-        }
+    let ending = user.run();
+    let Some(id) = user.id else {
+        return Outcome::BeforeLogin(ending);
+    };
+    if ending.dropped() {
+        server.room.disconnect(id, &conn, &ending);
     } else {
-        format!("closed before login: {}", end.reason)
+        server.room.leave(id, &conn, &ending);
+    }
+    Outcome::Ended {
+        id,
+        nickname: user.nickname,
+        ending,
     }
 }
 
-struct Session<'a> {
+/// What a connection's own thread knows about its peer: who it is in the room once logged
+/// in, and what its flood control has counted.
+struct UserThread<'a> {
     peer: SocketAddr,
-    shared: &'a Shared,
+    server: &'a ServerContext,
     slot: Slot,
     conn: Arc<Conn>,
     id: Option<u64>,
@@ -132,13 +116,13 @@ use requests::reply;
 /// What handling one line asks the connection to do next.
 enum Next {
     Continue,
-    /// Send this `bye` and close.
-    Close(ByeCode, String),
+    /// Say the ending's `bye` and close.
+    Close(Ending),
 }
 
-impl Session<'_> {
+impl UserThread<'_> {
     fn run(&mut self) -> Ending {
-        let opts = &self.shared.options;
+        let opts = &self.server.options;
         let login_deadline = Instant::now() + opts.login_timeout;
         let mut last_heard = Instant::now();
         let mut pinged = false;
@@ -188,12 +172,11 @@ impl Session<'_> {
                 }
                 let now = Instant::now();
                 if self.id.is_none() && now >= login_deadline {
-                    return self.close(ByeCode::LoginTimeout, "no login in time");
+                    return self.close(Ending::LoginTimeout);
                 }
                 if now >= idle_deadline {
                     if pinged {
-                        self.close(ByeCode::Idle, "idle for too long");
-                        return dropped("idle for too long");
+                        return self.close(Ending::Idle);
                     }
                     pinged = true;
                     if let Err(end) = self.reply(encode(&ServerMsg::Ping)) {
@@ -234,7 +217,7 @@ impl Session<'_> {
         match received {
             Ok(Received::More) => Ok(n > 0),
             Ok(Received::PeerClosed) => Err(self.gone(None)),
-            Err(e) => Err(dropped(format!("TLS error ({e})"))),
+            Err(e) => Err(Ending::Tls(e.to_string())),
         }
     }
 
@@ -251,14 +234,14 @@ impl Session<'_> {
                         ErrorCode::LineTooLong,
                         format!("a line may be at most {limit} bytes"),
                     );
-                    Next::Close(ByeCode::ProtocolError, "line too long".into())
+                    Next::Close(Ending::LineTooLong)
                 }
             };
             if !replies.is_empty() {
                 self.reply(std::mem::take(&mut replies))?;
             }
-            if let Next::Close(code, reason) = next {
-                return Err(self.close(code, &reason));
+            if let Next::Close(ending) = next {
+                return Err(self.close(ending));
             }
         }
     }
@@ -267,29 +250,27 @@ impl Session<'_> {
     fn reply(&self, bytes: Vec<u8>) -> Result<(), Ending> {
         match self.conn.push(Frame::from(bytes)) {
             Ok(_) => Ok(()),
-            Err(PushError::Overflow) => Err(ending("too slow")),
+            Err(PushError::Overflow) => Err(Ending::TooSlow),
             Err(PushError::Closed) => Err(self.gone(None)),
         }
     }
 
-    /// Says `bye` and closes.
-    fn close(&self, code: ByeCode, reason: &str) -> Ending {
-        self.conn.finish(Some(bye(code, reason)));
-        ending(reason)
+    /// Says the ending's `bye` and closes.
+    fn close(&self, ending: Ending) -> Ending {
+        let farewell = ending.bye().map(|code| bye(code, &ending.to_string()));
+        self.conn.finish(farewell);
+        ending
     }
 
     /// The socket was closed (by the peer, or by the server from another thread) or failed.
     fn gone(&self, error: Option<std::io::Error>) -> Ending {
         self.conn.finish(None);
         match (self.conn.closed(), error) {
-            (Some(Closed::TooSlow), _) => ending("too slow"),
-            (Some(Closed::Replaced | Closed::ShuttingDown), _) => ending("closed by the server"),
-            (Some(Closed::Lost), _) => dropped("connection lost (the peer stopped receiving)"),
-            (_, Some(e)) => dropped(format!(
-                "connection lost ({})",
-                tlschat::connect::describe_io(&e)
-            )),
-            (_, None) => dropped("connection closed"),
+            (Some(Closed::TooSlow), _) => Ending::TooSlow,
+            (Some(Closed::Replaced | Closed::ShuttingDown), _) => Ending::ClosedByServer,
+            (Some(Closed::Lost), _) => Ending::Lost(Some(Loss::StoppedReceiving)),
+            (_, Some(e)) => Ending::Lost(Some(Loss::Io(e))),
+            (_, None) => Ending::PeerClosed,
         }
     }
 }

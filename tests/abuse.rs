@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{assert_first_error, assert_last_bye, Client, Server, PATIENCE};
-use tlschat::{ByeCode, ErrorCode, ServerMsg};
+use tlschat::wire::{ByeCode, ErrorCode, ServerMsg};
 
 #[test]
 fn a_line_split_byte_by_byte_and_many_lines_in_one_write() {
@@ -38,7 +38,7 @@ fn an_over_long_line_is_refused_and_closes_only_that_connection() {
     );
     alice.send(&exactly);
     alice.recv_message();
-    let mut long = vec![b'x'; tlschat::MAX_LINE + 1];
+    let mut long = vec![b'x'; tlschat::wire::MAX_LINE + 1];
     long.push(b'\n');
     alice.send_raw(&long);
     let rest = alice.recv_all_until_close();
@@ -98,7 +98,7 @@ fn a_plaintext_client_gets_a_hint_and_is_logged() {
         .unwrap();
     let mut answer = String::new();
     plain.read_to_string(&mut answer).unwrap();
-    let msg = tlschat::decode_server(answer.trim_end().as_bytes()).unwrap();
+    let msg = tlschat::wire::decode_server(answer.trim_end().as_bytes()).unwrap();
     assert!(
         matches!(
             msg,

@@ -9,7 +9,7 @@ use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
 use common::{assert_last_bye, Client, Server};
-use tlschat::{ByeCode, ErrorCode, ServerMsg};
+use tlschat::wire::{ByeCode, ErrorCode, ServerMsg};
 
 /// A TCP connection to the server on 127.0.0.1 from the local address `source`.
 fn tcp_from(source: Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {

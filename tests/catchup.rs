@@ -6,7 +6,7 @@ mod common;
 
 use common::{Client, Server};
 use serde_json::json;
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
 /// The server's resident memory, in kB.
 fn rss_kb(pid: u32) -> u64 {

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use common::chat::Chat;
 use common::{Server, TempDir, PATIENCE};
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
 /// The next room message not sent by bob himself (he gets his own echo first).
-fn from_alice(bob: &mut common::Client) -> tlschat::ChatMessage {
+fn from_alice(bob: &mut common::Client) -> tlschat::wire::ChatMessage {
     loop {
         let m = bob.recv_message();
         if m.sender_nickname != "bob" {
@@ -92,7 +92,7 @@ fn json_mode_prints_protocol_lines() {
     let mut bot = Chat::start(&["--server", &server.addr(), "--nickname", "bot", "--json"]);
     let welcome = bot.expect(r#""type":"welcome""#);
     assert!(matches!(
-        tlschat::decode_server(welcome.as_bytes()),
+        tlschat::wire::decode_server(welcome.as_bytes()),
         Ok(ServerMsg::Welcome(_))
     ));
     let (mut bob, _) = server.join("bob");
@@ -100,7 +100,7 @@ fn json_mode_prints_protocol_lines() {
     bob.say("for scripts \u{9b}2J \u{202e}");
     let line = bot.expect("for scripts");
     assert!(line.contains(r"for scripts \u009b2J \u202e"), "{line}");
-    match tlschat::decode_server(line.as_bytes()) {
+    match tlschat::wire::decode_server(line.as_bytes()) {
         Ok(ServerMsg::Message(m)) => {
             assert_eq!(m.sender_nickname, "bob");
             assert_eq!(m.message, "for scripts \u{9b}2J \u{202e}");
@@ -305,7 +305,7 @@ fn lines_typed_faster_than_the_flood_limit_wait_and_all_arrive_in_order() {
     assert!(status.success(), "{stderr}");
     let printed = alice.everything();
     assert!(
-        !printed.iter().any(|l| l.contains("Not sent")),
+        !printed.iter().any(|l| l.contains("Not delivered")),
         "{printed:#?}"
     );
 }

@@ -322,17 +322,18 @@ fn a_refused_line_keeps_its_text_and_retry_sends_it_again() {
     let pane = join(&server, "alice", &[]);
     pane.type_text("/msg dora are you there?");
     pane.press(&["Enter"]);
-    pane.wait_for_text("! Not sent: /msg dora are you there? (");
+    pane.wait_for_text("! Not delivered (");
+    pane.wait_for_text("): /msg dora are you there?");
     pane.wait_for_text("/retry sends it again");
     let (mut dora, _) = server.join("dora");
     pane.wait_for_text("-- dora joined");
     pane.type_text("/retry");
     pane.press(&["Enter"]);
     let got = dora.recv_until("the private message", |m| {
-        matches!(m, tlschat::ServerMsg::Private(_))
+        matches!(m, tlschat::wire::ServerMsg::Private(_))
     });
     match got {
-        tlschat::ServerMsg::Private(p) => assert_eq!(p.message, "are you there?"),
+        tlschat::wire::ServerMsg::Private(p) => assert_eq!(p.message, "are you there?"),
         _ => unreachable!(),
     }
 }

@@ -1,4 +1,4 @@
-//! The shared client connection (`tlschat::client`) against the real server: what the GTK
+//! The shared client connection (`tlschat::runtime`) against the real server: what the GTK
 //! client, the terminal client and the load generator all build on.
 
 mod common;
@@ -6,18 +6,18 @@ mod common;
 use std::sync::mpsc;
 
 use common::{Server, PATIENCE};
-use tlschat::client::{self, ClientConfig, NetEvent};
-use tlschat::connect::BUNDLED_CA;
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::runtime::connect::BUNDLED_CA;
+use tlschat::runtime::{self, ClientConfig, NetEvent};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
 fn start(
     server: &str,
     ca: &[u8],
     nickname: &str,
-) -> (client::ClientHandle, mpsc::Receiver<NetEvent>) {
+) -> (runtime::ClientHandle, mpsc::Receiver<NetEvent>) {
     let (tx, rx) = mpsc::channel();
     let config = ClientConfig::new(server, ca, nickname, None);
-    let handle = client::spawn(config, move |event| {
+    let handle = runtime::spawn(config, move |event| {
         let _ = tx.send(event);
     });
     (handle, rx)
@@ -69,10 +69,11 @@ fn connects_logs_in_sends_and_receives_a_large_welcome() {
     let (handle, rx) = start(&server.addr(), BUNDLED_CA, "lib");
     match next(&rx) {
         NetEvent::Connected { fingerprint, .. } => {
-            let der =
-                tlschat::certs::first_certificate_der(&std::fs::read("certs/server.crt").unwrap())
-                    .unwrap();
-            assert_eq!(fingerprint, tlschat::certs::fingerprint(&der));
+            let der = tlschat::runtime::certs::first_certificate_der(
+                &std::fs::read("certs/server.crt").unwrap(),
+            )
+            .unwrap();
+            assert_eq!(fingerprint, tlschat::runtime::certs::fingerprint(&der));
         }
         other => panic!("expected Connected, got {other:?}"),
     }
@@ -177,7 +178,7 @@ fn a_refused_login_and_a_shutdown_are_explained() {
     let (reason, retry) = loop {
         match next(&rx) {
             NetEvent::Server(ServerMsg::Error { code, .. }) => {
-                assert_eq!(code, tlschat::ErrorCode::NicknameTaken);
+                assert_eq!(code, tlschat::wire::ErrorCode::NicknameTaken);
                 saw_error = true;
             }
             NetEvent::Closed { reason, retry, .. } => break (reason, retry),
@@ -205,12 +206,12 @@ fn a_message_lost_with_the_server_is_reported_after_reconnecting() {
     let data = common::TempDir::new("lost");
     let mut server = Server::start(&["--data-dir", data.path()]);
     let addr = server.addr();
-    let resume = client::Resume::new();
-    let connect = |resume: &client::Resume| {
+    let resume = runtime::Resume::new();
+    let connect = |resume: &runtime::Resume| {
         let (tx, rx) = mpsc::channel();
         let mut config = ClientConfig::new(&addr, BUNDLED_CA, "keeper", None);
         config.resume = Some(resume.clone());
-        let handle = client::spawn(config, move |event| {
+        let handle = runtime::spawn(config, move |event| {
             let _ = tx.send(event);
         });
         (handle, rx)

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{assert_last_bye, Client, Server, TempDir};
-use tlschat::{ByeCode, ServerMsg, Welcome};
+use tlschat::wire::{ByeCode, ServerMsg, Welcome};
 
 fn resume(client: &mut Client, welcome: &Welcome, last_seq: Option<u64>) -> Welcome {
     let mut msg = serde_json::json!({
@@ -102,7 +102,7 @@ fn the_nickname_of_a_ghost_is_reserved_and_an_old_connection_is_replaced() {
     let mut impostor = Client::connect(server.port);
     impostor.send(r#"{"type":"login","nickname":"alice"}"#);
     let (code, message) = impostor.recv_error();
-    assert_eq!(code, tlschat::ErrorCode::NicknameTaken);
+    assert_eq!(code, tlschat::wire::ErrorCode::NicknameTaken);
     assert!(message.contains("reconnecting"), "{message}");
 
     let mut first = Client::connect(server.port);

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use common::{wait_until, Client, Server, TempDir, PATIENCE};
-use tlschat::{ErrorCode, ServerMsg, Welcome};
+use tlschat::wire::{ErrorCode, ServerMsg, Welcome};
 
 fn resume(client: &mut Client, welcome: &Welcome) -> Welcome {
     client.send(

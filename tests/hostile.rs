@@ -3,7 +3,7 @@
 mod common;
 
 use common::{assert_first_error, assert_last_bye, Client, Server};
-use tlschat::{ByeCode, ErrorCode, ServerMsg};
+use tlschat::wire::{ByeCode, ErrorCode, ServerMsg};
 
 #[test]
 fn look_alike_invisible_and_command_like_nicknames_are_refused() {

@@ -13,7 +13,7 @@ use std::thread;
 use native_tls::{Identity, TlsAcceptor};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
-use tlschat::{encode, ServerMsg, User};
+use tlschat::wire::{encode, ServerMsg, User};
 
 use common::arbitrary;
 use common::chat::Chat;

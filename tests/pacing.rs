@@ -7,14 +7,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{Server, PATIENCE};
-use tlschat::client::{self, ClientConfig, NetEvent};
-use tlschat::connect::BUNDLED_CA;
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::runtime::connect::BUNDLED_CA;
+use tlschat::runtime::{self, ClientConfig, NetEvent};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
-fn start(server: &str, nickname: &str) -> (client::ClientHandle, mpsc::Receiver<NetEvent>) {
+fn start(server: &str, nickname: &str) -> (runtime::ClientHandle, mpsc::Receiver<NetEvent>) {
     let (tx, rx) = mpsc::channel();
     let config = ClientConfig::new(server, BUNDLED_CA, nickname, None);
-    let handle = client::spawn(config, move |event| {
+    let handle = runtime::spawn(config, move |event| {
         let _ = tx.send(event);
     });
     (handle, rx)
@@ -99,7 +99,7 @@ fn a_refusal_names_the_message_it_refused() {
         match rx.recv_timeout(PATIENCE).expect("an answer") {
             NetEvent::Refused { message, code, .. } => {
                 assert_eq!(message, lost, "after {seen:?}");
-                assert_eq!(code, tlschat::ErrorCode::NoSuchUser);
+                assert_eq!(code, tlschat::wire::ErrorCode::NoSuchUser);
                 break;
             }
             NetEvent::Server(ServerMsg::Message(m)) => seen.push(m.message),

@@ -8,10 +8,12 @@ mod common;
 
 use common::arbitrary;
 use proptest::prelude::*;
-use tlschat::client::Resume;
-use tlschat::confirm::{Reconcile, Unconfirmed};
-use tlschat::framing::LineBuffer;
-use tlschat::{decode_client, decode_server, encode, ChatMessage, ClientMsg, ServerMsg, MAX_LINE};
+use tlschat::runtime::confirm::{Reconcile, Unconfirmed};
+use tlschat::runtime::Resume;
+use tlschat::wire::framing::LineBuffer;
+use tlschat::wire::{
+    decode_client, decode_server, encode, ChatMessage, ClientMsg, ServerMsg, MAX_LINE,
+};
 
 fn lines_of(chunks: &[Vec<u8>], limit: usize) -> Result<Vec<Vec<u8>>, ()> {
     let mut buf = LineBuffer::new(limit);
@@ -199,7 +201,7 @@ proptest! {
                 _ => Vec::new(),
             };
             for time in times {
-                let _ = tlschat::time::parse_rfc3339(time);
+                let _ = tlschat::wire::time::parse_rfc3339(time);
             }
             if let ServerMsg::Bye { code, .. } = msg {
                 let _ = code.invites_reconnect();
@@ -227,9 +229,9 @@ proptest! {
     fn time_parsing_never_panics(text in arbitrary::time()) {
         // The generator reaches every refusal in the parser (out-of-range fields and offsets,
         // instants before 1970 or past 9999) and the edges that parse.
-        if let Some(at) = tlschat::time::parse_rfc3339(&text) {
+        if let Some(at) = tlschat::wire::time::parse_rfc3339(&text) {
             // Whatever parses formats again, and that parses to the same instant (to the ms).
-            let again = tlschat::time::parse_rfc3339(&tlschat::time::rfc3339(at));
+            let again = tlschat::wire::time::parse_rfc3339(&tlschat::wire::time::rfc3339(at));
             let ms = |t: std::time::SystemTime| {
                 t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).ok()
             };

@@ -3,14 +3,14 @@
 mod common;
 
 use common::{Client, Server};
-use tlschat::{ErrorCode, ServerMsg};
+use tlschat::wire::{ErrorCode, ServerMsg};
 
 #[test]
 fn login_gets_welcome_with_users_and_identity() {
     let server = Server::start(&[]);
     let (_alice, welcome) = server.join("alice");
     assert_eq!(welcome.nickname, "alice");
-    assert_eq!(welcome.protocol, tlschat::PROTOCOL_VERSION);
+    assert_eq!(welcome.protocol, tlschat::wire::PROTOCOL_VERSION);
     assert_eq!(welcome.users.len(), 1);
     let (_bob, welcome_bob) = server.join("bob");
     let names: Vec<_> = welcome_bob
@@ -35,7 +35,7 @@ fn broadcast_reaches_everyone_with_the_servers_identity() {
         assert_eq!((m.sender_id, m.sender_nickname.as_str()), (wa.id, "alice"));
         assert_eq!(m.message, "hi all");
         assert!(
-            tlschat::time::parse_rfc3339(&m.time).is_some(),
+            tlschat::wire::time::parse_rfc3339(&m.time).is_some(),
             "{}",
             m.time
         );
@@ -84,7 +84,7 @@ fn join_leave_and_rename_notices() {
         matches!(
             last.last(),
             Some(ServerMsg::Bye {
-                code: tlschat::ByeCode::Quit,
+                code: tlschat::wire::ByeCode::Quit,
                 ..
             })
         ),
@@ -124,7 +124,7 @@ fn nicknames_follow_the_rules_and_are_unique_ignoring_case() {
         assert!(matches!(
             rest.last(),
             Some(ServerMsg::Bye {
-                code: tlschat::ByeCode::Refused,
+                code: tlschat::wire::ByeCode::Refused,
                 ..
             })
         ));

@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::Server;
-use tlschat::{ByeCode, ServerMsg};
+use tlschat::wire::{ByeCode, ServerMsg};
 
 fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")

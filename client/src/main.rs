@@ -3,14 +3,16 @@
 //! `cargo run --bin client -- --server 127.0.0.1:8888 --nickname alice --connect`
 //! (`--help` lists every option).
 //!
-//! The parts follow model–view–controller, and talk by message passing. The network thread
-//! (one per connection attempt, from `tlschat::client::spawn`) owns the TLS stream and only
-//! holds a `Sender`; it sends each `NetEvent` into an `async_channel`. The widgets hold the
-//! same `Sender` and send user actions (Login, Enter, Tab...). On the GTK main thread one
-//! future, spawned with `glib::spawn_future_local`, receives every `Event` and `match`es it
-//! to one controller method, which updates the model (plain Rust) and then the view. Nothing
-//! blocks the UI on the network; widgets never leave the main thread. The controller sends to
-//! the server through the connection's `ClientHandle`, which queues without blocking.
+//! The parts follow model–view–controller, and talk by message passing over one bounded
+//! `async_channel` of [`event::Event`]s. The network thread (one per connection attempt, from
+//! `tlschat::runtime::spawn`) owns the TLS stream and sends each `NetEvent` into it, waiting
+//! if it is full. The view sends what the user does (an `Action`: Login with the fields,
+//! Submit with the text, Tab, Up/Down, Close...) without ever waiting. On the GTK main thread
+//! one future, spawned with `glib::spawn_future_local`, receives every `Event` and `match`es
+//! it to one controller method, which updates the model (plain Rust) and then calls the
+//! view's methods. Nothing blocks the UI on the network; widgets never leave the main
+//! thread. The controller sends to the server through the connection's `ClientHandle`,
+//! which queues without blocking.
 //!
 //! ```text
 //!            ClientHandle::send (login, broadcast, private, quit)
@@ -18,17 +20,19 @@
 //!     │                                                              ▼
 //! ┌───┴────────┐   Event    ┌──────────────┐ NetEvent ┌──────────────────┐   TLS
 //! │ controller │◄───────────│ async-channel│◄─────────│ network thread   │◄──────► server
-//! └───┬────┬───┘   (recv)   └──────────────┘          │ (tlschat::client)│
-//!     │    │                       ▲ Event            └──────────────────┘
-//!     │    │ updates               │ (Login, Submit, Tab, Up/Down, Close)
-//!     │    ▼                       │
+//! └───┬────┬───┘   (recv)   │  (bounded)   │          │(tlschat::runtime)│
+//!     │    │                └──────────────┘          └──────────────────┘
+//!     │    │ updates               ▲ Action
+//!     │    ▼                       │ (Login, Submit(text), Tab, Up/Down, Close)
 //!     │  model: Room, Connection,  │
-//!     │  Timeline, History         │
+//!     │  Timeline, InputRecall     │
 //!     ▼                            │
-//!   view: window, connect bar, message list, user list, status bar
+//!   view: window, connect bar, compose, message list, user list, status bar
+//!     (methods: set_button, set_text, apply, set_users, set...)
 //! ```
 
 mod controller;
+mod event;
 mod model;
 mod network;
 mod options;
@@ -133,13 +137,13 @@ fn run() -> Result<glib::ExitCode, StartError> {
 
 fn read_ca(options: &Options) -> Result<Vec<u8>, StartError> {
     let Some(path) = &options.ca else {
-        return Ok(tlschat::connect::BUNDLED_CA.to_vec());
+        return Ok(tlschat::runtime::connect::BUNDLED_CA.to_vec());
     };
     let pem = std::fs::read(path).map_err(|e| StartError::Ca {
         path: path.clone(),
         detail: e.to_string(),
     })?;
-    if tlschat::certs::first_certificate_der(&pem).is_none() {
+    if tlschat::runtime::certs::first_certificate_der(&pem).is_none() {
         return Err(StartError::Ca {
             path: path.clone(),
             detail: "it holds no PEM certificate".into(),
@@ -157,13 +161,17 @@ fn start(
 ) {
     view::load_css();
     let view = view::View::new(app, &options.server, &options.nickname);
-    let window = view.window.clone();
     probe::start(&view);
-    let (tx, rx) = async_channel::unbounded();
+    // As if Enter were pressed in a field: the fields hold what the options say.
+    let login = options
+        .connect
+        .then(|| view::Action::Login(view.connect_bar().fields()));
+    let (tx, rx) = event::channel();
+    // Shows the window, once it shows the state the controller starts in.
     let controller = Controller::new(app, view, tx.clone(), ca_pem, transcript);
     glib::spawn_future_local(controller.run(rx));
-    window.present();
-    if options.connect {
-        let _ = tx.try_send(controller::Event::Login);
+    if let Some(login) = login {
+        // The channel is empty yet, so this cannot find it full.
+        let _ = tx.try_send(event::Event::User(login));
     }
 }

@@ -23,7 +23,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            server: format!("127.0.0.1:{}", tlschat::DEFAULT_PORT),
+            server: format!("127.0.0.1:{}", tlschat::wire::DEFAULT_PORT),
             nickname: String::new(),
             connect: false,
             ca: None,
@@ -107,7 +107,7 @@ pub fn default_nickname() -> String {
     let nick: String = user
         .chars()
         .filter(|c| !c.is_control())
-        .take(tlschat::MAX_NICKNAME_CHARS)
+        .take(tlschat::wire::MAX_NICKNAME_CHARS)
         .collect();
     let nick = nick.trim().to_string();
     if nick.is_empty() {

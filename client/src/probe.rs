@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gtk::glib;
-use gtk::prelude::*;
 
 use crate::view::View;
 
@@ -22,9 +21,9 @@ pub fn start(view: &View) {
     let Some(path) = std::env::var_os(ENV).map(PathBuf::from) else {
         return;
     };
-    let list = view.messages.clone();
-    let status = view.status.clone();
-    let button = view.connect_bar.login.clone();
+    let list = view.messages().clone();
+    let status = view.status_bar().clone();
+    let bar = view.connect_bar().clone();
     let mut last = String::new();
     glib::timeout_add_local(Duration::from_millis(50), move || {
         let rows: Vec<serde_json::Value> = list
@@ -35,7 +34,7 @@ pub fn start(view: &View) {
         let shown = serde_json::json!({
             "rows": rows,
             "status": status.text(),
-            "button": button.label().map(|l| l.to_string()),
+            "button": bar.button_label(),
         })
         .to_string();
         if shown != last {

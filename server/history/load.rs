@@ -12,8 +12,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use tlschat::pipe::Frame;
-use tlschat::ChatMessage;
+use tlschat::runtime::pipe::Frame;
+use tlschat::wire::ChatMessage;
 
 use crate::log;
 

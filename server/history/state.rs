@@ -52,7 +52,7 @@ pub struct StateFile {
 
 /// How a resume token is kept: the token itself is never stored, on disk or in memory.
 pub fn token_hash(token: &str) -> String {
-    tlschat::certs::sha256(token.as_bytes())
+    openssl::sha::sha256(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

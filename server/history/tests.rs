@@ -18,14 +18,14 @@ fn temp_dir(name: &str) -> PathBuf {
 fn reload_continues_seq_and_keeps_the_tail() {
     let dir = temp_dir("reload");
     {
-        let mut h = History::open(&dir, 3).unwrap();
+        let mut h = HistoryStore::open(&dir, 3).unwrap();
         for seq in 1..=5 {
             h.append_message(seq, line(seq)).unwrap();
         }
         h.note_seq(6).unwrap();
         h.finish(0, Vec::new()).unwrap();
     }
-    let h = History::open(&dir, 3).unwrap();
+    let h = HistoryStore::open(&dir, 3).unwrap();
     assert_eq!(h.last_seq(), 6);
     let seqs: Vec<u64> = h.recent(10).map(|e| e.seq).collect();
     assert_eq!(seqs, [3, 4, 5]);
@@ -49,7 +49,7 @@ fn damaged_lines_anywhere_are_set_aside_and_the_rest_loads() {
     text.extend_from_slice(&line(3));
     text.extend_from_slice(b"{\"type\":\"message\",\"seq\":4,\"ti");
     fs::write(&path, &text).unwrap();
-    let mut h = History::open(&dir, 10).unwrap();
+    let mut h = HistoryStore::open(&dir, 10).unwrap();
     assert_eq!(h.last_seq(), 3);
     let lines: Vec<String> = h
         .recent(10)
@@ -62,7 +62,7 @@ fn damaged_lines_anywhere_are_set_aside_and_the_rest_loads() {
     let aside = fs::read(dir.join("history.jsonl.damaged")).unwrap();
     assert!(aside.starts_with(b"garbage\n") && aside.ends_with(b"\"seq\":4,\"ti\n"));
     assert!(aside.windows(5).any(|w| w == b"bad \xff"));
-    let h = History::open(&dir, 10).unwrap();
+    let h = HistoryStore::open(&dir, 10).unwrap();
     assert_eq!(
         h.recent(10).map(|e| e.seq).collect::<Vec<_>>(),
         [1, 2, 3, 5]
@@ -73,7 +73,7 @@ fn damaged_lines_anywhere_are_set_aside_and_the_rest_loads() {
 #[test]
 fn a_failed_append_leaves_whole_lines_only() {
     let dir = temp_dir("enospc");
-    let mut h = History::open(&dir, 10).unwrap();
+    let mut h = HistoryStore::open(&dir, 10).unwrap();
     h.append_message(1, line(1)).unwrap();
     // What a full disk leaves: part of a line that the write could not finish.
     if let Some(f) = &mut h.file {
@@ -92,7 +92,7 @@ fn a_failed_append_leaves_whole_lines_only() {
 fn compaction_keeps_the_retained_tail_and_the_seq() {
     let dir = temp_dir("compact");
     {
-        let mut h = History::open(&dir, 10).unwrap();
+        let mut h = HistoryStore::open(&dir, 10).unwrap();
         for seq in 1..=1500 {
             h.append_message(seq, line(seq)).unwrap();
         }
@@ -104,7 +104,7 @@ fn compaction_keeps_the_retained_tail_and_the_seq() {
         "compacted: {} lines",
         text.lines().count()
     );
-    let h = History::open(&dir, 10).unwrap();
+    let h = HistoryStore::open(&dir, 10).unwrap();
     assert!(h.last_seq() >= 1500);
     assert_eq!(
         h.recent(100).map(|e| e.seq).collect::<Vec<_>>(),
@@ -117,19 +117,19 @@ fn compaction_keeps_the_retained_tail_and_the_seq() {
 fn seq_and_ids_never_go_backwards_even_without_the_history_file() {
     let dir = temp_dir("floor");
     {
-        let mut h = History::open(&dir, 3).unwrap();
+        let mut h = HistoryStore::open(&dir, 3).unwrap();
         h.reserve_id(7).unwrap();
         h.append_message(1, line(1)).unwrap();
     } // a crash: no finish
     fs::remove_file(dir.join("history.jsonl")).unwrap();
-    let mut h = History::open(&dir, 3).unwrap();
+    let mut h = HistoryStore::open(&dir, 3).unwrap();
     assert!(h.last_seq() >= 1 && h.id_floor() >= 7);
     let seq = h.last_seq() + 1;
     h.append_message(seq, line(seq)).unwrap();
     h.finish(8, Vec::new()).unwrap();
     drop(h);
     fs::remove_file(dir.join("history.jsonl")).unwrap();
-    let h = History::open(&dir, 3).unwrap();
+    let h = HistoryStore::open(&dir, 3).unwrap();
     assert_eq!((h.last_seq(), h.id_floor()), (seq, 8));
     let _ = fs::remove_dir_all(dir);
 }
@@ -137,15 +137,15 @@ fn seq_and_ids_never_go_backwards_even_without_the_history_file() {
 #[test]
 fn one_data_dir_one_server() {
     let dir = temp_dir("lock");
-    let _first = History::open(&dir, 10).unwrap();
-    let second = History::open(&dir, 10)
+    let _first = HistoryStore::open(&dir, 10).unwrap();
+    let second = HistoryStore::open(&dir, 10)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(second.contains("in use by another server"), "{second}");
     // Refused, it touched nothing: not even a running compaction's file.
     fs::write(dir.join("history.jsonl.tmp"), b"in progress").unwrap();
-    assert!(History::open(&dir, 10).is_err());
+    assert!(HistoryStore::open(&dir, 10).is_err());
     assert!(dir.join("history.jsonl.tmp").exists());
     let _ = fs::remove_dir_all(dir);
 }
@@ -159,7 +159,7 @@ fn a_torn_last_line_alone_is_cut_off_and_kept_aside() {
     text.extend_from_slice(&line(2));
     text.extend_from_slice(b"{\"type\":\"message\",\"seq\":3,\"ti");
     fs::write(&path, &text).unwrap();
-    let mut h = History::open(&dir, 10).unwrap();
+    let mut h = HistoryStore::open(&dir, 10).unwrap();
     assert_eq!(h.last_seq(), 2);
     h.append_message(3, line(3)).unwrap();
     drop(h);
@@ -174,7 +174,7 @@ fn a_torn_last_line_alone_is_cut_off_and_kept_aside() {
 #[test]
 fn compaction_happens_beside_the_appends_not_inside_them() {
     let dir = temp_dir("beside");
-    let mut h = History::open(&dir, 10).unwrap();
+    let mut h = HistoryStore::open(&dir, 10).unwrap();
     for seq in 1..=1001 {
         h.append_message(seq, line(seq)).unwrap();
     }
@@ -198,13 +198,13 @@ fn compaction_happens_beside_the_appends_not_inside_them() {
 fn an_append_after_the_final_save_is_still_reserved() {
     let dir = temp_dir("after-finish");
     {
-        let mut h = History::open(&dir, 10).unwrap();
+        let mut h = HistoryStore::open(&dir, 10).unwrap();
         h.append_message(1, line(1)).unwrap();
         h.finish(0, Vec::new()).unwrap();
         h.append_message(2, line(2)).unwrap();
     }
     fs::remove_file(dir.join("history.jsonl")).unwrap();
-    let h = History::open(&dir, 10).unwrap();
+    let h = HistoryStore::open(&dir, 10).unwrap();
     assert!(h.last_seq() >= 2);
     let _ = fs::remove_dir_all(dir);
 }

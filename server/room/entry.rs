@@ -2,21 +2,21 @@
 
 use std::sync::Arc;
 
-use tlschat::{encode, ByeCode, ErrorCode, ServerMsg};
+use tlschat::wire::{encode, ByeCode, ErrorCode, ServerMsg};
 
-use super::{refuse, Identity, Refusal, Room, State};
-use crate::conn::{Closed, Conn, Frame};
+use super::{refuse, Identity, Recipient, Refusal, Room, State};
+use crate::conn::{Closed, Frame};
 use crate::history::state::token_hash;
-use crate::members::{Catchup, Link, Member};
+use crate::members::{Catchup, Member, Presence};
 
-impl Room {
+impl<C: Recipient> Room<C> {
     pub(super) fn reclaim(
         &self,
-        state: &mut State,
+        state: &mut State<C>,
         token: &str,
         last_seq: Option<u64>,
         nickname: &str,
-        conn: &Arc<Conn>,
+        conn: &Arc<C>,
     ) -> Result<Identity, Refusal> {
         let catchup = match last_seq {
             Some(seq) => Catchup::After(seq),
@@ -35,15 +35,16 @@ impl Room {
                 "that session could not be resumed",
             ));
         };
-        let replaced = match std::mem::replace(&mut member.link, Link::Live(Arc::clone(conn))) {
-            Link::Live(old) => {
+        let live = Presence::Live(Arc::clone(conn));
+        let replaced = match std::mem::replace(&mut member.presence, live) {
+            Presence::Live(old) => {
                 let bye = encode(&ServerMsg::Bye {
                     code: ByeCode::Replaced,
                     reason: "you connected again from somewhere else".into(),
                 });
                 old.close(Closed::Replaced, Some(bye.into())).then_some(old)
             }
-            Link::Ghost { .. } => None,
+            Presence::Ghost { .. } => None,
         };
         let nickname = member.nickname.clone();
         if let Some(old) = replaced {
@@ -69,9 +70,9 @@ impl Room {
 
     pub(super) fn admit(
         &self,
-        state: &mut State,
+        state: &mut State<C>,
         nickname: &str,
-        conn: &Arc<Conn>,
+        conn: &Arc<C>,
         catchup: Catchup,
     ) -> Result<Identity, Refusal> {
         if state.closed {
@@ -103,7 +104,7 @@ impl Room {
             state.members.send_catchup(conn, frame);
         }
         let notice: Frame = encode(&ServerMsg::Join {
-            time: tlschat::time::now(),
+            time: tlschat::wire::time::now(),
             id,
             nickname: nickname.to_string(),
         })
@@ -114,7 +115,7 @@ impl Room {
             Member {
                 nickname: nickname.to_string(),
                 token_hash: token_hash(&token),
-                link: Link::Live(Arc::clone(conn)),
+                presence: Presence::Live(Arc::clone(conn)),
             },
         );
         Ok(Identity {

@@ -3,15 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use super::Room;
-use crate::history::{History, SharedState};
+use super::{Recipient, Room};
+use crate::history::{HistoryStore, SharedState};
 use crate::members::Members;
 
 /// How often the saved list of users is brought up to date (if it changed).
 const SAVE_USERS_EVERY: Duration = Duration::from_millis(200);
 
 /// The users saved by the previous run, back as ghosts for the grace period.
-pub(super) fn members_from_before(history: &mut History, grace: Duration) -> Members {
+pub(super) fn members_from_before<C: Recipient>(
+    history: &mut HistoryStore,
+    grace: Duration,
+) -> Members<C> {
     let mut members = Members::default();
     let saved = history.take_saved_users();
     if !saved.is_empty() && !grace.is_zero() {
@@ -24,7 +27,7 @@ pub(super) fn members_from_before(history: &mut History, grace: Duration) -> Mem
     members
 }
 
-impl Room {
+impl<C: Recipient> Room<C> {
     /// Saves who is in the room whenever that changed, until the room closes (the shutdown
     /// itself saves the final list).
     pub(super) fn save_users_until_closed(&self, saver: &SharedState) {

@@ -3,16 +3,16 @@
 
 use std::time::Instant;
 
-use tlschat::{
-    decode_client, encode, normalize_nickname, validate_message, ByeCode, ClientMsg, ErrorCode,
-    ServerMsg,
+use tlschat::wire::{
+    decode_client, encode, normalize_nickname, validate_message, ClientMsg, ErrorCode, ServerMsg,
 };
 
-use super::{Next, Session, FLOOD_STRIKES};
+use super::{Next, UserThread, FLOOD_STRIKES};
+use crate::ending::Ending;
 use crate::log;
 use crate::room::Refusal;
 
-impl Session<'_> {
+impl UserThread<'_> {
     pub(super) fn handle(&mut self, line: &[u8], out: &mut Vec<u8>) -> Next {
         let msg = match decode_client(line) {
             Ok(msg) => msg,
@@ -49,7 +49,7 @@ impl Session<'_> {
                 return Next::Continue;
             }
             ClientMsg::Pong => return Next::Continue,
-            ClientMsg::Quit { .. } => return Next::Close(ByeCode::Quit, "quit".into()),
+            ClientMsg::Quit { .. } => return Next::Close(Ending::Quit),
             ClientMsg::Login { nickname, password } => self.login(&nickname, password),
             ClientMsg::Resume {
                 token,
@@ -62,14 +62,14 @@ impl Session<'_> {
                 message: "log in first: send {\"type\":\"login\",\"nickname\":\"...\"}".into(),
             }),
             ClientMsg::Broadcast { message, action } => self.with_text(&message, |id, text| {
-                self.shared.room.say(id, text, action).map(|_| ())
+                self.server.room.say(id, text, action).map(|_| ())
             }),
             ClientMsg::Private {
                 to,
                 message,
                 action,
             } => self.with_text(&message, |id, text| {
-                self.shared.room.whisper(id, &to, text, action)
+                self.server.room.whisper(id, &to, text, action)
             }),
         };
         match result {
@@ -77,10 +77,10 @@ impl Session<'_> {
                 self.strikes = 0;
                 Next::Continue
             }
-            Err(Refusal { code, message }) if self.id.is_none() && is_login_refusal(code) => {
+            Err(Refusal { code, message }) if self.id.is_none() && code.refuses_login() => {
                 reply(out, code, message.clone());
                 log!("{}: login refused: {message}", self.peer);
-                Next::Close(ByeCode::Refused, message)
+                Next::Close(Ending::Refused(message))
             }
             // The server's own failure (a full disk) is no fault of the peer's.
             Err(Refusal {
@@ -108,7 +108,7 @@ impl Session<'_> {
             code: ErrorCode::NicknameInvalid,
             message: e.to_string(),
         })?;
-        let room = &self.shared.room;
+        let room = &self.server.room;
         match self.id {
             Some(id) => {
                 room.rename(id, nickname)?;
@@ -148,7 +148,7 @@ impl Session<'_> {
         self.check_password(password)?;
         self.slot.log_in()?;
         let who = self
-            .shared
+            .server
             .room
             .resume(token, last_seq, nickname, &self.conn)
             .inspect_err(|_| self.slot.log_out())?;
@@ -160,7 +160,7 @@ impl Session<'_> {
     }
 
     fn check_password(&self, password: Option<String>) -> Result<(), Refusal> {
-        let Some(expected) = &self.shared.password else {
+        let Some(expected) = &self.server.password else {
             return Ok(());
         };
         let given = password.unwrap_or_default();
@@ -183,22 +183,11 @@ impl Session<'_> {
     fn strike(&mut self) -> Next {
         self.strikes += 1;
         if self.strikes >= FLOOD_STRIKES {
-            Next::Close(ByeCode::Flooding, "too many rejected messages".into())
+            Next::Close(Ending::Flooding)
         } else {
             Next::Continue
         }
     }
-}
-
-fn is_login_refusal(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::NicknameInvalid
-            | ErrorCode::NicknameTaken
-            | ErrorCode::AuthFailed
-            | ErrorCode::ServerFull
-            | ErrorCode::TooManyConnections
-    )
 }
 
 pub(super) fn reply(out: &mut Vec<u8>, code: ErrorCode, message: String) {

@@ -7,7 +7,7 @@
 #![allow(dead_code)] // each includer uses a different subset
 
 use proptest::prelude::*;
-use tlschat::{
+use tlschat::wire::{
     ByeCode, ChatMessage, ErrorCode, PrivateMessage, SeqRange, ServerMsg, User, Welcome,
 };
 

@@ -17,8 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use native_tls::{Certificate, TlsConnector, TlsStream};
-use tlschat::framing::LineBuffer;
-use tlschat::{decode_server, ServerMsg, Welcome};
+use tlschat::wire::framing::LineBuffer;
+use tlschat::wire::{decode_server, ServerMsg, Welcome};
 
 /// How long any single expectation may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -212,7 +212,7 @@ impl Client {
     pub fn handshake(socket: TcpStream) -> Result<Client, String> {
         socket.set_read_timeout(Some(PATIENCE)).unwrap();
         socket.set_write_timeout(Some(PATIENCE)).unwrap();
-        let ca = Certificate::from_pem(tlschat::connect::BUNDLED_CA).unwrap();
+        let ca = Certificate::from_pem(tlschat::runtime::connect::BUNDLED_CA).unwrap();
         let connector = TlsConnector::builder()
             .add_root_certificate(ca)
             .build()
@@ -289,7 +289,7 @@ impl Client {
     }
 
     /// The next error's code, skipping other traffic.
-    pub fn recv_error(&mut self) -> (tlschat::ErrorCode, String) {
+    pub fn recv_error(&mut self) -> (tlschat::wire::ErrorCode, String) {
         match self.recv_until("an error", |m| matches!(m, ServerMsg::Error { .. })) {
             ServerMsg::Error { code, message, .. } => (code, message),
             _ => unreachable!(),
@@ -297,7 +297,7 @@ impl Client {
     }
 
     /// The next broadcast message's text and sender, skipping notices.
-    pub fn recv_message(&mut self) -> tlschat::ChatMessage {
+    pub fn recv_message(&mut self) -> tlschat::wire::ChatMessage {
         match self.recv_until("a message", |m| matches!(m, ServerMsg::Message(_))) {
             ServerMsg::Message(m) => m,
             _ => unreachable!(),
@@ -337,7 +337,7 @@ impl Client {
 
 /// Asserts that the last of `rest` (what a client read until the close) is `bye` `code`.
 #[track_caller]
-pub fn assert_last_bye(rest: &[ServerMsg], code: tlschat::ByeCode) {
+pub fn assert_last_bye(rest: &[ServerMsg], code: tlschat::wire::ByeCode) {
     assert!(
         matches!(rest.last(), Some(ServerMsg::Bye { code: got, .. }) if *got == code),
         "expected bye {code:?} last: {rest:?}"
@@ -346,7 +346,7 @@ pub fn assert_last_bye(rest: &[ServerMsg], code: tlschat::ByeCode) {
 
 /// Asserts that the first of `rest` is `error` `code`.
 #[track_caller]
-pub fn assert_first_error(rest: &[ServerMsg], code: tlschat::ErrorCode) {
+pub fn assert_first_error(rest: &[ServerMsg], code: tlschat::wire::ErrorCode) {
     assert!(
         matches!(rest.first(), Some(ServerMsg::Error { code: got, .. }) if *got == code),
         "expected error {code:?} first: {rest:?}"

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use common::{Server, TempDir};
 use peer::{Control, Peer, Rng};
 use report::Report;
-use tlschat::{ChatMessage, ServerMsg};
+use tlschat::wire::{ChatMessage, ServerMsg};
 
 const PEERS: usize = 12;
 /// The server's queue for one client; small, so the client that stops reading is cut off.
@@ -103,7 +103,7 @@ impl Host {
         let mut messages = BTreeMap::new();
         let mut last = 0;
         for line in text.lines() {
-            match tlschat::decode_server(line.as_bytes()) {
+            match tlschat::wire::decode_server(line.as_bytes()) {
                 Ok(ServerMsg::Message(m)) => {
                     assert!(
                         m.seq > last,
@@ -210,7 +210,7 @@ fn a_busy_room_survives_drops_misfits_and_kill_9() {
     let seed: u64 = std::env::var("TLSCHAT_SOAK_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| (tlschat::client::random_unit() * 1e15) as u64);
+        .unwrap_or_else(|| (tlschat::runtime::random_unit() * 1e15) as u64);
     println!("soak: {secs} s, seed {seed} (TLSCHAT_SOAK_SEED={seed} to repeat)");
     let mut rng = Rng(seed | 1);
     // Keep every message of the run, so the history file can be checked in full.

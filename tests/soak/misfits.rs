@@ -6,8 +6,8 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tlschat::client::{self, ClientConfig, NetEvent};
-use tlschat::{ByeCode, ClientMsg, ErrorCode, ServerMsg};
+use tlschat::runtime::{self, ClientConfig, NetEvent};
+use tlschat::wire::{ByeCode, ClientMsg, ErrorCode, ServerMsg};
 
 use crate::common::Client;
 
@@ -103,8 +103,13 @@ pub fn sleeper(port: u16) -> Result<String, String> {
     sleeper.login("sleeper");
     let (told, cut_off) = mpsc::channel();
     let addr = format!("127.0.0.1:{port}");
-    let config = ClientConfig::new(&addr, tlschat::connect::BUNDLED_CA, "loudmouth", None);
-    let loudmouth = client::spawn(config, move |event| {
+    let config = ClientConfig::new(
+        &addr,
+        tlschat::runtime::connect::BUNDLED_CA,
+        "loudmouth",
+        None,
+    );
+    let loudmouth = runtime::spawn(config, move |event| {
         if let NetEvent::Server(ServerMsg::Leave {
             nickname, reason, ..
         }) = event

@@ -1,4 +1,4 @@
-//! A well-behaved chatter for the soak test: one `tlschat::client` connection at a time,
+//! A well-behaved chatter for the soak test: one `tlschat::runtime` connection at a time,
 //! all sharing one `Resume`, so each reconnection catches up from where the last one stopped;
 //! and a record of every room message it received, exactly as received (no de-duplication).
 
@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tlschat::client::{self, ClientConfig, ClientHandle, NetEvent, Resume};
-use tlschat::{ChatMessage, ClientMsg, ServerMsg};
+use tlschat::runtime::{self, ClientConfig, ClientHandle, NetEvent, Resume};
+use tlschat::wire::{ChatMessage, ClientMsg, ServerMsg};
 
 /// A small xorshift generator: the soak test needs jitter, not cryptography.
 pub struct Rng(pub u64);
@@ -163,12 +163,16 @@ impl Peer {
 
     /// Starts a connection; called with the record locked, so its first event waits for us.
     fn connect(self: &Arc<Self>) -> ClientHandle {
-        let mut config =
-            ClientConfig::new(&self.addr, tlschat::connect::BUNDLED_CA, &self.nick, None);
+        let mut config = ClientConfig::new(
+            &self.addr,
+            tlschat::runtime::connect::BUNDLED_CA,
+            &self.nick,
+            None,
+        );
         config.resume = Some(self.resume.clone());
         config.connect_timeout = Duration::from_secs(5);
         let me = Arc::clone(self);
-        client::spawn(config, move |event| me.on_event(event))
+        runtime::spawn(config, move |event| me.on_event(event))
     }
 
     fn on_event(&self, event: NetEvent) {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tlschat::ChatMessage;
+use tlschat::wire::ChatMessage;
 
 use crate::peer::Peer;
 

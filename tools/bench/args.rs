@@ -238,7 +238,7 @@ pub fn parse<I: IntoIterator<Item = String>>(words: I) -> Result<Parsed<Options>
         return Err("give either --server HOST:PORT or --spawn-server (see --help)".into());
     }
     let max_size = match o.protocol {
-        Protocol::Tlschat => tlschat::MAX_MESSAGE_CHARS,
+        Protocol::Tlschat => tlschat::wire::MAX_MESSAGE_CHARS,
         Protocol::Irc => IRC_MAX_SIZE,
     };
     if b.size > max_size {

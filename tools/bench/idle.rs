@@ -1,9 +1,9 @@
 //! Connections mode: C idle clients, then one broadcast timed to each of them.
 //!
-//! `tlschat::client::spawn` costs two threads per connection; with the server's own
+//! `tlschat::runtime::spawn` costs two threads per connection; with the server's own
 //! threads, 10,000 clients would need more threads than the machine's pid_max allows. So
 //! here a few connector threads make the verified TLS connections with
-//! `tlschat::connect::connect_with` (the same code and checks as every client) and hand each
+//! `tlschat::runtime::connect::connect_with` (the same code and checks as every client) and hand each
 //! socket, switched to non-blocking, to one of a few poller threads that wait on epoll
 //! ([`crate::poller`]):
 //!

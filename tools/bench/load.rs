@@ -1,6 +1,6 @@
 //! Load mode: N clients in one room, each sending M numbered, timestamped messages.
 //!
-//! tlschat clients run on `tlschat::client::spawn`, the connection code of the GUI; IRC
+//! tlschat clients run on `tlschat::runtime::spawn`, the connection code of the GUI; IRC
 //! clients on [`crate::pipe_client`], built the same way (a connection thread and a reader
 //! thread per client, sends queued from any thread). Both report what they see to one
 //! accounting, [`crate::record`].
@@ -11,8 +11,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tlschat::client::{self, ClientConfig, ClientHandle, NetEvent};
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::runtime::{self, ClientConfig, ClientHandle, NetEvent};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
 use crate::args::Protocol;
 use crate::pipe_client;
@@ -133,10 +133,10 @@ fn connect(i: usize, protocol: Protocol, target: &Target, shared: &Arc<Shared>) 
     let shared = Arc::clone(shared);
     match protocol {
         Protocol::Tlschat => {
-            let ca = tlschat::connect::BUNDLED_CA;
+            let ca = tlschat::runtime::connect::BUNDLED_CA;
             let mut config = ClientConfig::new(&target.addr, ca, &nick(i), None);
             config.send_budget = 64 * 1024 * 1024;
-            Client::Tlschat(client::spawn(config, move |event| {
+            Client::Tlschat(runtime::spawn(config, move |event| {
                 on_event(&shared, i, event)
             }))
         }

@@ -73,7 +73,7 @@ fn run() -> Result<bool, String> {
     let target = Target {
         addr: match (&spawned, &options.server) {
             (Some(s), _) => s.addr.clone(),
-            (None, Some(addr)) => tlschat::connect::with_default_port(addr),
+            (None, Some(addr)) => tlschat::runtime::connect::with_default_port(addr),
             (None, None) => return Err("no server given".into()),
         },
         pid: spawned.as_ref().map(|s| s.pid).or(options.server_pid),

@@ -1,6 +1,6 @@
 //! A light client for load mode, for a protocol that is not tlschat's (IRC): the same
-//! thread layout as `tlschat::client::spawn` (a connection thread owning the TLS stream
-//! through `tlschat::pipe::Pipe`, plus its reader thread; sends queued from any thread),
+//! thread layout as `tlschat::runtime::spawn` (a connection thread owning the TLS stream
+//! through `tlschat::runtime::pipe::Pipe`, plus its reader thread; sends queued from any thread),
 //! so that each server is loaded by clients that cost the bench the same.
 //!
 //! Unlike tlschat's client, it writes one TLS record per line, as IRC clients commonly do.
@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tlschat::client::{KEEPALIVE, SILENCE_LIMIT};
-use tlschat::pipe::{Frame, Mailbox, Pipe};
+use tlschat::runtime::pipe::{Frame, Mailbox, Pipe};
+use tlschat::runtime::{KEEPALIVE, SILENCE_LIMIT};
 
 use crate::args::Protocol;
 use crate::proto::{Event, Session};
@@ -95,8 +95,8 @@ fn talk<F: FnMut(Seen)>(
     link: &Handle,
     on_seen: &mut F,
 ) -> String {
-    let ca = tlschat::connect::BUNDLED_CA;
-    let connected = match tlschat::connect::connect(addr, ca, CONNECT_TIMEOUT) {
+    let ca = tlschat::runtime::connect::BUNDLED_CA;
+    let connected = match tlschat::runtime::connect::connect(addr, ca, CONNECT_TIMEOUT) {
         Ok(c) => c,
         Err(e) => return e.to_string(),
     };
@@ -167,7 +167,7 @@ fn talk<F: FnMut(Seen)>(
             return closing.unwrap_or(format!("writing: {e}"));
         }
         if let Some(why) = wake.peer_gone {
-            return closing.unwrap_or(why);
+            return closing.unwrap_or_else(|| why.to_string());
         }
     }
 }

@@ -9,8 +9,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use native_tls::{TlsConnector, TlsStream};
-use tlschat::framing::LineBuffer;
-use tlschat::pipe::Transport;
+use tlschat::runtime::pipe::Transport;
+use tlschat::wire::framing::LineBuffer;
 
 use crate::idle::Shared;
 use crate::now_nanos;
@@ -33,13 +33,14 @@ pub struct Conn {
 /// A connector: takes the next client number, connects, logs in, hands the socket over.
 pub fn connect_all(addr: &str, pollers: &[Sender<Conn>], shared: &Shared, deadline: Instant) {
     // One connector for all: building one costs more CPU than a handshake.
-    let connector = match tlschat::connect::connector(tlschat::connect::BUNDLED_CA) {
-        Ok(c) => c,
-        Err(e) => {
-            let id = shared.next.fetch_add(1, Ordering::Relaxed);
-            return shared.fail(id, e.to_string());
-        }
-    };
+    let connector =
+        match tlschat::runtime::connect::connector(tlschat::runtime::connect::BUNDLED_CA) {
+            Ok(c) => c,
+            Err(e) => {
+                let id = shared.next.fetch_add(1, Ordering::Relaxed);
+                return shared.fail(id, e.to_string());
+            }
+        };
     loop {
         let id = shared.next.fetch_add(1, Ordering::Relaxed);
         if id >= shared.count {
@@ -88,8 +89,8 @@ fn open(
 ) -> Result<Conn, String> {
     // The transport's handshake deadline also bounds later reads: make it the run's end.
     let left = deadline.saturating_duration_since(Instant::now());
-    let connected =
-        tlschat::connect::connect_with(connector, addr, left).map_err(|e| e.to_string())?;
+    let connected = tlschat::runtime::connect::connect_with(connector, addr, left)
+        .map_err(|e| e.to_string())?;
     let mut tls = connected.tls;
     tls.write_all(&shared.protocol.login(&format!("i{id}")))
         .map_err(|e| format!("sending login: {e}"))?;

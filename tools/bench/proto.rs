@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use tlschat::{decode_server, encode, ClientMsg, ServerMsg};
+use tlschat::wire::{decode_server, encode, ClientMsg, ServerMsg};
 
 use crate::args::Protocol;
 use crate::irc;
@@ -140,7 +140,7 @@ mod tests {
             nickname: "x".into(),
         });
         assert!(join.starts_with(br#"{"type":"join""#));
-        let message = encode(&ServerMsg::Message(tlschat::ChatMessage {
+        let message = encode(&ServerMsg::Message(tlschat::wire::ChatMessage {
             seq: 1,
             time: "t".into(),
             sender_id: 2,
@@ -153,7 +153,7 @@ mod tests {
             Some(Event::Message(Cow::Borrowed("b 2 0 77 x")))
         );
         let bye = encode(&ServerMsg::Bye {
-            code: tlschat::ByeCode::TooSlow,
+            code: tlschat::wire::ByeCode::TooSlow,
             reason: "too slow".into(),
         });
         assert_eq!(

@@ -78,7 +78,7 @@ const OPTIONS: &[Opt<Options>] = &[
 pub fn parse<I: IntoIterator<Item = String>>(words: I) -> Result<Parsed<Options>, args::Error> {
     let start = Options {
         nickname: String::new(),
-        server: format!("127.0.0.1:{}", tlschat::DEFAULT_PORT),
+        server: format!("127.0.0.1:{}", tlschat::wire::DEFAULT_PORT),
         ca: None,
         password_file: None,
         json: false,

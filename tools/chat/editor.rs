@@ -21,10 +21,10 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Config, Context, Editor, ExternalPrinter};
 
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
-use crate::command::{self, Command};
 use crate::Event;
+use tlschat::runtime::command::{self, Command};
 
 const PROMPT: &str = "> ";
 /// How many typed lines Up can bring back.
@@ -227,7 +227,7 @@ fn edit(
                 if !line.trim().is_empty() {
                     let _ = editor.add_history_entry(line.as_str());
                 }
-                let quit = command::parse(&line) == Command::Quit;
+                let quit = matches!(command::parse(&line), Some(Command::Quit(_)));
                 if events.send(Event::Line(line)).is_err() || quit {
                     // No prompt after /quit: the session is leaving.
                     return;

@@ -1,7 +1,7 @@
 //! `chat`: the terminal client of tlschat, for SSH-only machines, scripts and bots.
 //!
 //! Run it as `cargo run --bin chat -- --nickname bot [--server HOST:PORT]`. It connects over
-//! verified TLS through the same connection code as the GTK client (`tlschat::client`), logs
+//! verified TLS through the same connection code as the GTK client (`tlschat::runtime`), logs
 //! in, and then:
 //!
 //! ```text
@@ -21,8 +21,8 @@
 //! scripts.
 //!
 //! When an established connection drops (network lost, server restarted), `chat` says so,
-//! waits with a jittered exponential `tlschat::client::Backoff` and reconnects with `resume`; the server
-//! replays what was missed and `catchup::Shown` makes sure each message is printed once.
+//! waits with a jittered exponential `tlschat::runtime::Backoff` and reconnects with `resume`; the server
+//! replays what was missed and `tlschat::runtime::shown::Shown` makes sure each message is printed once.
 //! Lines typed meanwhile are reported as not sent. `--no-reconnect` turns this off.
 //!
 //! The exit status is 0 after `/quit` or end of input, and 1 with a sentence on stderr when
@@ -30,8 +30,6 @@
 //! connection for good.
 
 mod args;
-mod catchup;
-mod command;
 mod editor;
 mod output;
 #[cfg(test)]
@@ -46,7 +44,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Sender};
 
-use tlschat::client::{ClientConfig, NetEvent, Resume};
+use tlschat::runtime::{ClientConfig, NetEvent, Resume};
 
 use session::Session;
 
@@ -81,7 +79,7 @@ fn run() -> Result<(), String> {
     let ca = match &options.ca {
         Some(path) => std::fs::read(path)
             .map_err(|e| format!("cannot read the CA certificate {}: {e}", path.display()))?,
-        None => tlschat::connect::BUNDLED_CA.to_vec(),
+        None => tlschat::runtime::connect::BUNDLED_CA.to_vec(),
     };
     let password = options
         .password_file

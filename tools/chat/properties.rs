@@ -6,9 +6,9 @@
 mod arbitrary;
 
 use proptest::prelude::*;
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
-use crate::{catchup, editor, render, safe};
+use crate::{editor, render, safe};
 
 /// Lines start with the stamp `[HH:MM:SS] ` or `! `; a message's further lines with the
 /// continuation indent, which neither of those does.
@@ -30,7 +30,7 @@ proptest! {
         conversation in arbitrary::conversation(),
         me in proptest::option::of(arbitrary::number()),
     ) {
-        let mut shown = catchup::Shown::default();
+        let mut shown = tlschat::runtime::shown::Shown::default();
         let names = editor::Names::default();
         for msg in conversation {
             let Some(msg) = shown.fresh(msg) else { continue };

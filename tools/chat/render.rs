@@ -1,34 +1,23 @@
 //! How events look on a terminal: one line each, stamped with the local time.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use tlschat::{ErrorCode, ServerMsg, Welcome};
+use tlschat::runtime::words;
+use tlschat::wire::{ErrorCode, ServerMsg, Welcome};
 
 use crate::safe;
 
 /// Names listed when joining; a room of thousands gets a count instead of a wall of names.
 const NAMES_SHOWN: usize = 20;
 
-/// `HH:MM:SS` in the local time zone (UTC if the zone cannot be determined).
+/// `HH:MM:SS` in the local time zone.
 pub fn clock(at: SystemTime) -> String {
-    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let t = libc::time_t::try_from(secs).unwrap_or(0);
-    // SAFETY: `tm` is plain data that localtime_r fills in; both pointers are valid for the
-    // call, and localtime_r (unlike localtime) keeps no shared state between threads.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if ok {
-        format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
-    } else {
-        let day = secs % 86_400;
-        format!("{:02}:{:02}:{:02}", day / 3600, day / 60 % 60, day % 60)
-    }
+    tlschat::runtime::clock::local(at, "%H:%M:%S")
 }
 
 /// The local clock for a server timestamp, or for now if it does not parse.
 fn stamp(time: &str) -> String {
-    let at = tlschat::time::parse_rfc3339(time).unwrap_or_else(SystemTime::now);
-    format!("[{}]", clock(at))
+    format!("[{}]", clock(tlschat::runtime::clock::server_time(time)))
 }
 
 /// A room or private message: the first line after `head`, the rest of a multi-line
@@ -111,19 +100,10 @@ pub fn server_msg(msg: &ServerMsg, me: Option<u64>) -> Vec<String> {
     }
 }
 
-/// An error from the server as one `! ...` line; a refused message says so and when to retry.
+/// An error from the server as one `! ...` line, in the words both clients use.
 pub fn error(code: ErrorCode, message: &str, retry_after_ms: Option<u64>) -> String {
     let message = safe::inline(message);
-    match (code, retry_after_ms) {
-        (ErrorCode::RateLimited, Some(ms)) => format!(
-            "! Not delivered, sending too fast ({message}): try again in {:.1} s",
-            ms as f64 / 1000.0
-        ),
-        (ErrorCode::RateLimited, None) => {
-            format!("! Not delivered, sending too fast ({message}): try again shortly")
-        }
-        _ => format!("! {message}"),
-    }
+    format!("! {}", words::server_error(code, &message, retry_after_ms))
 }
 
 fn welcome(w: &Welcome) -> Vec<String> {
@@ -159,7 +139,7 @@ fn welcome(w: &Welcome) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlschat::{ChatMessage, PrivateMessage};
+    use tlschat::wire::{ChatMessage, PrivateMessage};
 
     /// The `[HH:MM:SS]` prefix depends on the time zone; compare what follows it.
     fn body(line: &str) -> &str {
@@ -175,16 +155,6 @@ mod tests {
             message: "waves".into(),
             action,
         })
-    }
-
-    #[test]
-    fn clock_keeps_seconds_and_minutes_of_utc() {
-        // Every time zone is a whole number of quarter hours from UTC.
-        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_770_902);
-        let local = clock(t);
-        assert_eq!(local.len(), 8);
-        assert!(local.ends_with(":02"), "{local}");
-        assert!(["00", "15", "30", "45"].contains(&&local[3..5]), "{local}");
     }
 
     #[test]
@@ -272,7 +242,7 @@ mod tests {
         };
         assert!(server_msg(&leave, None)[0].ends_with("left (gone^M[00:00:00] <bob> hi)"));
         let error = error(ErrorCode::Other, "\x1b[2J", None);
-        assert_eq!(error, "! ^[[2J");
+        assert_eq!(error, "! The server says: ^[[2J");
         for line in [&server_msg(&msg, None)[0], line, &error] {
             assert!(safe::is_inert(line), "{line:?}");
         }
@@ -299,11 +269,11 @@ mod tests {
         let line = error(ErrorCode::RateLimited, "slow down", Some(1500));
         assert_eq!(
             line,
-            "! Not delivered, sending too fast (slow down): try again in 1.5 s"
+            "! Slow down: your message was not delivered. Try again in 2 s"
         );
         assert_eq!(
             error(ErrorCode::NoSuchUser, "no user bob", None),
-            "! no user bob"
+            "! Your private message was not delivered: no user bob"
         );
     }
 }

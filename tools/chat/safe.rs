@@ -156,19 +156,19 @@ mod tests {
 
     #[test]
     fn json_lines_escape_what_a_terminal_would_obey_and_mean_the_same() {
-        let msg = tlschat::ServerMsg::Join {
+        let msg = tlschat::wire::ServerMsg::Join {
             time: "t".into(),
             id: 1,
             nickname: "\u{9b}2J \u{202e}x \u{e0001} \u{1b}".into(),
         };
-        let line = String::from_utf8(tlschat::encode(&msg)).unwrap();
+        let line = String::from_utf8(tlschat::wire::encode(&msg)).unwrap();
         let escaped = json(line.trim_end());
         assert!(is_inert(&escaped), "{escaped}");
         assert!(
             escaped.contains(r"\u009b2J \u202ex \udb40\udc01 \u001b"),
             "{escaped}"
         );
-        assert_eq!(tlschat::decode_server(escaped.as_bytes()), Ok(msg));
+        assert_eq!(tlschat::wire::decode_server(escaped.as_bytes()), Ok(msg));
     }
 
     #[test]

@@ -6,13 +6,16 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use tlschat::client::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume, SendError};
-use tlschat::{ByeCode, ClientMsg, ServerMsg, Welcome};
+use tlschat::runtime::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume, SendError};
+use tlschat::wire::{ByeCode, ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
-use crate::command::{self, Command};
 use crate::output::Output;
-use crate::{catchup, editor, read_input, render, safe, Event};
+use crate::{editor, read_input, render, safe, Event};
+use tlschat::runtime::command::{self, Command, COMMANDS};
+use tlschat::runtime::words::{
+    not_delivered, refusal_reason, CONNECTION_DROPPED, NOTHING_TO_RETRY,
+};
 
 /// How long to wait for the server to close after we said `quit`.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
@@ -39,10 +42,10 @@ pub struct Session {
     leaving: Option<Instant>,
     /// When to try connecting again after a drop.
     retry_at: Option<Instant>,
-    /// The last message the server refused, for `/retry`.
+    /// The latest message that was not delivered, for `/retry`.
     refused: Option<ClientMsg>,
     backoff: Backoff,
-    shown: catchup::Shown,
+    shown: tlschat::runtime::shown::Shown,
     events: Sender<Event>,
     output: Output,
     /// Use the line editor once logged in (a person at a terminal).
@@ -75,7 +78,7 @@ impl Session {
             retry_at: None,
             refused: None,
             backoff: Backoff::default(),
-            shown: catchup::Shown::default(),
+            shown: tlschat::runtime::shown::Shown::default(),
             events,
             output: Output::plain(options.json),
             interactive: editor::wanted(options.json),
@@ -138,7 +141,7 @@ impl Session {
                 }
                 Event::Net(net) => self.net_event(net),
                 Event::Line(line) => self.command(&line),
-                Event::EndOfInput => self.leave(),
+                Event::EndOfInput => self.leave(None),
             }
         }
     }
@@ -146,7 +149,7 @@ impl Session {
     /// Starts a connection; it logs in, or resumes once we have been welcomed.
     pub fn connect(&mut self) {
         let events = self.events.clone();
-        self.handle = Some(client::spawn(self.config.clone(), move |event| {
+        self.handle = Some(runtime::spawn(self.config.clone(), move |event| {
             // The main loop may already be gone after a quit; nothing is left to tell then.
             let _ = events.send(Event::Net(event));
         }));
@@ -185,7 +188,7 @@ impl Session {
         let delay = self.backoff.next_delay();
         self.note(&format!(
             "! {reason}; reconnecting in {} (attempt {})",
-            catchup::seconds(delay),
+            tlschat::runtime::words::delay(delay),
             self.backoff.attempt
         ));
         self.retry_at = Some(Instant::now() + delay);
@@ -210,32 +213,25 @@ impl Session {
             }
             NetEvent::NotDelivered(messages) => {
                 for msg in messages {
-                    let text = match msg {
-                        ClientMsg::Broadcast { message, .. } => message,
-                        ClientMsg::Private { to, message, .. } => format!("/msg {to} {message}"),
-                        _ => continue,
-                    };
-                    self.note(&format!("! Not delivered (the connection dropped): {text}"));
+                    if let Some(text) = not_delivered(&msg, CONNECTION_DROPPED) {
+                        self.note(&format!("! {text}; /retry sends it again"));
+                        self.refused = Some(msg);
+                    }
                 }
             }
             // Nothing typed is lost: the line is shown with why, and /retry sends it again.
             NetEvent::Refused {
-                message, reason, ..
-            } => {
-                let text = match &message {
-                    ClientMsg::Broadcast { message, .. } => message.clone(),
-                    ClientMsg::Private { to, message, .. } => format!("/msg {to} {message}"),
-                    _ => String::new(),
-                };
-                if text.is_empty() {
-                    self.note(&format!("! {reason}"));
-                } else {
-                    self.note(&format!(
-                        "! Not sent: {text} ({reason}); /retry sends it again"
-                    ));
+                message,
+                code,
+                reason,
+                ..
+            } => match not_delivered(&message, &refusal_reason(code, &reason)) {
+                Some(text) => {
+                    self.note(&format!("! {text}; /retry sends it again"));
                     self.refused = Some(message);
                 }
-            }
+                None => self.note(&format!("! {reason}")),
+            },
             NetEvent::Closed { .. } => {}
         }
     }
@@ -257,7 +253,7 @@ impl Session {
             self.welcomed(welcome);
         }
         if self.json {
-            let line = tlschat::encode(&msg);
+            let line = tlschat::wire::encode(&msg);
             self.write(&safe::json(&String::from_utf8_lossy(&line)));
         } else {
             for line in render::server_msg(&msg, self.me) {
@@ -283,21 +279,11 @@ impl Session {
     }
 
     fn command(&mut self, line: &str) {
-        let msg = match command::parse(line) {
-            Command::Say(message) => ClientMsg::Broadcast {
-                message,
-                action: false,
-            },
-            Command::Action(message) => ClientMsg::Broadcast {
-                message,
-                action: true,
-            },
-            Command::Private { to, text } => ClientMsg::Private {
-                to,
-                message: text,
-                action: false,
-            },
-            Command::Nick(nickname) => match tlschat::validate_nickname(&nickname) {
+        let Some(command) = command::parse(line) else {
+            return;
+        };
+        let msg = match command {
+            Command::Nick(nickname) => match tlschat::wire::validate_nickname(&nickname) {
                 Ok(()) => ClientMsg::Login {
                     nickname,
                     password: None,
@@ -306,17 +292,23 @@ impl Session {
             },
             Command::Retry => match self.refused.take() {
                 Some(msg) => msg,
-                None => return self.note("! Nothing to send again: the server refused nothing"),
+                None => return self.note(&format!("! {NOTHING_TO_RETRY}")),
             },
-            Command::Quit => return self.leave(),
+            Command::Quit(reason) => return self.leave(reason),
             Command::Help => {
-                for line in command::HELP {
-                    self.note(line);
+                self.note("Commands:");
+                self.note("  TEXT              send TEXT to the room");
+                for help in COMMANDS {
+                    self.note(&format!("  {:<18}{}", help.usage, help.meaning));
                 }
+                self.note("End of input (Ctrl-D) leaves too. At a terminal: Up recalls what you sent, Tab completes nicknames.");
                 return;
             }
-            Command::Nothing => return,
-            Command::Invalid(why) => return self.note(&format!("! {why}")),
+            other => match (other.chat_message(), other.mistake()) {
+                (Some(msg), _) => msg,
+                (_, Some(mistake)) => return self.note(&format!("! {mistake}")),
+                (None, None) => return,
+            },
         };
         let sent = match &self.handle {
             Some(handle) if self.online => handle.send(&msg),
@@ -324,7 +316,7 @@ impl Session {
         };
         match sent {
             Ok(()) => {
-                let held = self.handle.as_ref().map_or(0, client::ClientHandle::held);
+                let held = self.handle.as_ref().map_or(0, runtime::ClientHandle::held);
                 if held > 0 {
                     self.note(&format!(
                         "-- {held} waiting: sent as fast as the server's flood limit allows"
@@ -339,14 +331,14 @@ impl Session {
         }
     }
 
-    fn leave(&mut self) {
+    fn leave(&mut self, reason: Option<String>) {
         if self.leaving.is_some() {
             return;
         }
         // A deliberate goodbye: the server may forget us at once, and so do we.
         self.resume.forget_identity();
         if let Some(handle) = &self.handle {
-            handle.quit();
+            handle.quit_with_reason(reason);
         }
         // Between two connections there is nobody to say goodbye to.
         let waiting = self.retry_at.take().is_some();
@@ -399,7 +391,7 @@ impl Session {
     fn write(&mut self, text: &str) {
         if self.output.write(text).is_err() {
             // Nobody reads our output any more (a closed pipe): leave the room.
-            self.leave();
+            self.leave(None);
         }
     }
 }

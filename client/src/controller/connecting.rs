@@ -3,41 +3,44 @@
 
 use std::time::{Duration, Instant};
 
+use async_channel::TrySendError;
 use gtk::glib;
-use gtk::prelude::*;
-use tlschat::client::{ClientConfig, Resume};
-use tlschat::ClientMsg;
+use tlschat::runtime::{ClientConfig, Resume};
+use tlschat::wire::ClientMsg;
 
-use super::{Controller, Event};
+use super::Controller;
+use crate::event::Event;
 use crate::model::connection::Button;
 use crate::model::Phase;
 use crate::network::Network;
+use crate::view::connect_bar::LoginFields;
 use crate::view::status_bar::Tone;
 
 impl Controller {
-    /// Login: change nickname on a live connection to the same server, else (re)connect.
-    pub(super) fn login(&mut self) {
-        let bar = &self.view.connect_bar;
-        let server = match tlschat::address::parse_server(&bar.server.text()) {
+    /// Login with what the connection fields hold: change nickname on a live connection to
+    /// the same server, else (re)connect.
+    pub(super) fn login(&mut self, fields: &LoginFields) {
+        let bar = self.view.connect_bar();
+        let server = match tlschat::runtime::address::parse_server(&fields.server) {
             Ok(server) => server,
             Err(why) => {
                 let text = why.to_string();
                 bar.show_server_problem(Some(&text));
-                self.view.status.set(&text, Tone::Failed);
-                bar.server.grab_focus();
+                self.view.status_bar().set(&text, Tone::Failed);
+                bar.focus_server();
                 return;
             }
         };
         bar.show_server_problem(None);
-        let nickname = bar.nickname.text().trim().to_string();
-        if let Err(why) = tlschat::validate_nickname(&nickname) {
+        let nickname = fields.nickname.trim().to_string();
+        if let Err(why) = tlschat::wire::validate_nickname(&nickname) {
             let text = format!("Choose a nickname first: {why}");
-            self.view.status.set(&text, Tone::Failed);
-            self.view.connect_bar.nickname.grab_focus();
+            self.view.status_bar().set(&text, Tone::Failed);
+            bar.focus_nickname();
             return;
         }
-        bar.server.set_text(&server);
-        let password = self.password();
+        bar.set_server(&server);
+        let password = self.password(&fields.password);
         if self.conn.is_live() && server == self.conn.server {
             if self
                 .room
@@ -51,7 +54,7 @@ impl Controller {
             self.room.sent_password = password.is_some();
             let login = ClientMsg::Login { nickname, password };
             if let Err(e) = self.net.as_ref().map_or(Ok(()), |n| n.send(&login)) {
-                self.view.status.set(&e.to_string(), Tone::Failed);
+                self.view.status_bar().set(&e.to_string(), Tone::Failed);
             }
             return;
         }
@@ -64,19 +67,18 @@ impl Controller {
             self.leave_quietly();
         }
         self.conn.user_started(&server);
-        self.connect(&server, &nickname);
+        self.connect(&server, &nickname, &fields.password);
     }
 
     /// The Login button, whose meaning follows the connection's phase.
-    pub(super) fn button(&mut self) {
+    pub(super) fn button(&mut self, fields: &LoginFields) {
         match self.conn.button() {
-            Button::Login | Button::Retry => self.login(),
+            Button::Login | Button::Retry => self.login(fields),
             Button::Disconnect => self.disconnect(),
             Button::ReconnectNow => {
                 let server = self.conn.server.clone();
-                let nickname = self.view.connect_bar.nickname.text().trim().to_string();
                 self.conn.start(&server);
-                self.connect(&server, &nickname);
+                self.connect(&server, fields.nickname.trim(), &fields.password);
             }
         }
     }
@@ -101,22 +103,22 @@ impl Controller {
         }
         self.generation += 1;
         self.room.disconnected();
-        self.view.users.set_users(&[], None);
+        self.view.users().set_users(&[], None);
     }
 
-    fn password(&self) -> Option<String> {
-        let text = self.view.connect_bar.password.text().to_string();
-        (self.password_wanted && !text.is_empty()).then_some(text)
+    /// The password to send: what was `typed`, once the server has asked for one.
+    fn password(&self, typed: &str) -> Option<String> {
+        (self.password_wanted && !typed.is_empty()).then(|| typed.to_string())
     }
 
     /// Starts a connection attempt (after `conn.start`), abandoning any previous one.
-    fn connect(&mut self, server: &str, nickname: &str) {
+    fn connect(&mut self, server: &str, nickname: &str, typed_password: &str) {
         if let Some(old) = self.net.take() {
             // `quit` says goodbye on a live connection and abandons one still opening.
             old.quit();
         }
         self.generation += 1;
-        let password = self.password();
+        let password = self.password(typed_password);
         self.room.requested_nickname = nickname.to_string();
         self.room.sent_password = password.is_some();
         let mut config = ClientConfig::new(server, &self.ca_pem, nickname, password);
@@ -135,9 +137,10 @@ impl Controller {
         }
         if self.conn.due(Instant::now()) {
             let server = self.conn.server.clone();
-            let nickname = self.view.connect_bar.nickname.text().trim().to_string();
+            // The fields as the user left them, as a Login would use them.
+            let fields = self.view.connect_bar().fields();
             self.conn.start(&server);
-            self.connect(&server, &nickname);
+            self.connect(&server, fields.nickname.trim(), &fields.password);
         } else {
             self.refresh_status();
         }
@@ -150,8 +153,9 @@ impl Controller {
         let events = self.events.clone();
         let id = glib::timeout_add_local(Duration::from_millis(250), move || {
             match events.try_send(Event::Tick) {
-                Ok(()) => glib::ControlFlow::Continue,
-                Err(_) => glib::ControlFlow::Break,
+                // Full: the controller is busy; the next tick comes soon enough.
+                Ok(()) | Err(TrySendError::Full(_)) => glib::ControlFlow::Continue,
+                Err(TrySendError::Closed(_)) => glib::ControlFlow::Break,
             }
         });
         self.ticker = Some(id);

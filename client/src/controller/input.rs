@@ -1,45 +1,33 @@
-//! What the controller does with the message entry: commands, history, completion.
+//! What the controller does with the message entry: commands, recall, completion.
 
 use std::time::SystemTime;
 
-use gtk::prelude::*;
-use tlschat::ClientMsg;
+use tlschat::runtime::command::{self, Command, COMMANDS};
+use tlschat::runtime::words::NOTHING_TO_RETRY;
+use tlschat::wire::ClientMsg;
 
 use super::Controller;
-use crate::model::command::{self, Command, HELP};
 use crate::model::room::Update;
 use crate::model::Line;
 use crate::view::status_bar::Tone;
 
 impl Controller {
-    pub(super) fn submit(&mut self) {
-        let raw = self.view.entry.text().to_string();
-        if let Some(problem) = command::too_long(&raw) {
+    /// Enter with `raw` in the entry, which keeps it until it is sent.
+    pub(super) fn submit(&mut self, raw: &str) {
+        if let Some(problem) = command::too_long(raw) {
             // Kept in the entry as typed: the user decides what to cut.
-            self.view.status.set(&problem, Tone::Failed);
+            self.view.status_bar().set(&problem, Tone::Failed);
             return;
         }
-        let Some(command) = command::parse(&raw) else {
+        let Some(command) = command::parse(raw) else {
             return;
         };
         let sent = match command {
-            Command::Say(text) => self.send(ClientMsg::Broadcast {
-                message: text,
-                action: false,
-            }),
-            Command::Me(text) => self.send(ClientMsg::Broadcast {
-                message: text,
-                action: true,
-            }),
-            Command::Msg { to, text } => self.send(ClientMsg::Private {
-                to,
-                message: text,
-                action: false,
-            }),
             Command::Nick(nick) => {
-                self.view.connect_bar.nickname.set_text(&nick);
+                self.view.connect_bar().set_nickname(&nick);
                 if self.conn.is_live() {
-                    self.login();
+                    let fields = self.view.connect_bar().fields();
+                    self.login(&fields);
                 } else {
                     self.local_notice(&format!(
                         "Your nickname will be {nick}: press Login to join"
@@ -47,24 +35,37 @@ impl Controller {
                 }
                 true
             }
+            Command::Retry => match self.room.latest_failed() {
+                Some(id) => {
+                    self.retry(id);
+                    true
+                }
+                None => {
+                    self.local_error(NOTHING_TO_RETRY);
+                    false
+                }
+            },
             Command::Quit(reason) => {
                 self.quit(reason);
                 true
             }
             Command::Help => {
-                for line in HELP {
-                    self.local_notice(line);
+                for help in COMMANDS {
+                    self.local_notice(&format!("{}: {}", help.usage, help.meaning));
                 }
+                self.local_notice(
+                    "Login comes back after /quit; Tab completes nicknames; Up and Down recall what you sent.",
+                );
                 true
             }
-            Command::Usage(usage) => {
-                self.local_error(&format!("Usage: {usage}"));
-                false
-            }
-            Command::Unknown(name) => {
-                self.local_error(&format!("Unknown command /{name}: type /help for the list"));
-                false
-            }
+            other => match (other.chat_message(), other.mistake()) {
+                (Some(msg), _) => self.send(msg),
+                (None, Some(mistake)) => {
+                    self.local_error(&mistake);
+                    false
+                }
+                (None, None) => false,
+            },
         };
         // A message that could not be sent stays in the entry, so nothing typed is lost.
         if sent {
@@ -72,15 +73,15 @@ impl Controller {
             let mut update = Update::default();
             self.room.clear_unread(&mut update);
             self.show(update);
-            self.history.push(&raw);
-            self.view.entry.set_text("");
+            self.recall.push(raw);
+            self.view.compose().clear_sent(raw);
         }
     }
 
     fn send(&mut self, msg: ClientMsg) -> bool {
         let result = match &self.net {
             Some(net) if self.conn.is_live() => net.send(&msg),
-            _ => Err(tlschat::client::SendError::NotConnected),
+            _ => Err(tlschat::runtime::SendError::NotConnected),
         };
         match result {
             Ok(()) => {
@@ -92,7 +93,7 @@ impl Controller {
             }
             Err(e) => {
                 let text = e.to_string();
-                self.view.status.set(&text, Tone::Failed);
+                self.view.status_bar().set(&text, Tone::Failed);
                 self.local_error(&text);
                 false
             }
@@ -103,7 +104,7 @@ impl Controller {
     pub(super) fn retry(&mut self, id: u64) {
         if !self.conn.is_live() {
             let text = "Not connected: press Retry again once reconnected";
-            self.view.status.set(text, Tone::Failed);
+            self.view.status_bar().set(text, Tone::Failed);
             return;
         }
         let mut update = Update::default();
@@ -122,47 +123,38 @@ impl Controller {
         self.conn.quitting();
         // Leaving on purpose: the next Login is a fresh arrival, not a resumed session.
         self.resume.forget_identity();
-        if reason.is_some() {
-            // The library's quit() carries no reason, so the reason goes first on its own;
-            // the server closes on the first quit and ignores the second.
-            let _ = net.send(&ClientMsg::Quit { reason });
-        }
-        net.quit();
+        net.quit_with_reason(reason);
         // Keep listening to this attempt: its Closed event ends the session cleanly.
         self.net = Some(net);
     }
 
-    pub(super) fn history_previous(&mut self) {
-        if let Some(text) = self.history.previous(&self.view.entry.text()) {
-            self.view.set_entry(&text);
+    /// Up, with `current` in the entry (kept as the draft when browsing starts).
+    pub(super) fn recall_previous(&mut self, current: &str) {
+        if let Some(text) = self.recall.previous(current) {
+            self.view.compose().set_text(&text);
         }
     }
 
-    pub(super) fn history_next(&mut self) {
-        if let Some(text) = self.history.next() {
-            self.view.set_entry(&text);
+    pub(super) fn recall_next(&mut self) {
+        if let Some(text) = self.recall.next() {
+            self.view.compose().set_text(&text);
         }
     }
 
-    pub(super) fn complete(&mut self) {
-        let text = self.view.entry.text().to_string();
-        // GTK counts the cursor in characters; the completer works in bytes.
-        let chars = self.view.entry.position().max(0) as usize;
-        let cursor = text
-            .char_indices()
-            .nth(chars)
-            .map_or(text.len(), |(i, _)| i);
+    /// Tab, with `text` in the entry and the cursor at byte offset `cursor`.
+    pub(super) fn complete(&mut self, text: &str, cursor: usize) {
         let names = self.room.nicknames();
-        if let Some((new_text, new_cursor)) = self.completer.complete(&text, cursor, &names) {
-            self.view.entry.set_text(&new_text);
-            let position = new_text[..new_cursor].chars().count();
-            self.view.entry.set_position(position as i32);
+        if let Some((new_text, new_cursor)) = self.completer.complete(text, cursor, &names) {
+            self.view
+                .compose()
+                .set_text_with_cursor(&new_text, new_cursor);
         }
     }
 
     pub(super) fn query(&mut self, nick: &str) {
-        self.view.set_entry(&format!("/msg {nick} "));
-        self.view.entry.grab_focus_without_selecting();
+        let compose = self.view.compose();
+        compose.set_text(&format!("/msg {nick} "));
+        compose.focus_without_selecting();
     }
 
     fn local_notice(&mut self, text: &str) {

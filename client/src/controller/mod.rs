@@ -1,6 +1,7 @@
 //! The controller: the one place that reads events and changes state. It owns the model,
 //! the view and the current connection; the run loop takes one [`Event`] at a time from the
-//! channel and hands it to one method.
+//! channel and hands it to one method, which changes the model and then tells the view's
+//! parts what to show through their methods.
 
 mod connecting;
 mod input;
@@ -11,44 +12,15 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use gtk::prelude::*;
 use gtk::{gio, glib};
-use tlschat::client::{NetEvent, Resume};
+use tlschat::runtime::Resume;
 
+use crate::event::Event;
 use crate::model::room::Update;
-use crate::model::{Completer, Connection, History, Phase, Room};
+use crate::model::{Completer, Connection, InputRecall, Phase, Room};
 use crate::network::Network;
 use crate::transcript::Transcript;
 use crate::view::status_bar::Tone;
-use crate::view::View;
-
-/// Everything that can happen to the client, from the network, the widgets or the clock.
-#[derive(Debug)]
-pub enum Event {
-    /// Something happened on connection attempt `generation`.
-    Net { generation: u64, event: NetEvent },
-    /// Enter in a connection field (or `--connect`): connect, switch servers, or change
-    /// nickname.
-    Login,
-    /// The Login button: Login, Retry, Disconnect or Reconnect now, by the phase.
-    Button,
-    /// Enter in the message entry.
-    Submit,
-    /// Up in the message entry.
-    HistoryPrevious,
-    /// Down in the message entry.
-    HistoryNext,
-    /// Tab in the message entry.
-    Complete,
-    /// A user in the sidebar was activated: start a private message.
-    Query(String),
-    /// Retry pressed on a message that was not delivered (its id).
-    Retry(u64),
-    /// The window came to the front (true) or went to the background.
-    Focus(bool),
-    /// The reconnect countdown ticks.
-    Tick,
-    /// The window is being closed.
-    Close,
-}
+use crate::view::{Action, View};
 
 /// The controller's state: model, view and connection.
 pub struct Controller {
@@ -60,7 +32,7 @@ pub struct Controller {
     conn: Connection,
     net: Option<Network>,
     generation: u64,
-    history: History,
+    recall: InputRecall,
     completer: Completer,
     transcript: Option<Transcript>,
     /// The server asked for a password, so the password field is sent from now on.
@@ -74,6 +46,7 @@ pub struct Controller {
 }
 
 impl Controller {
+    /// Takes over `view`, shows what it starts with, and presents the window.
     pub fn new(
         app: &gtk::Application,
         view: View,
@@ -81,7 +54,7 @@ impl Controller {
         ca_pem: Vec<u8>,
         transcript: Option<Transcript>,
     ) -> Controller {
-        view.connect_events(&events);
+        view.connect_actions(events.clone());
         let controller = Controller {
             app: app.clone(),
             view,
@@ -91,7 +64,7 @@ impl Controller {
             conn: Connection::default(),
             net: None,
             generation: 0,
-            history: History::default(),
+            recall: InputRecall::default(),
             completer: Completer::default(),
             transcript,
             password_wanted: false,
@@ -100,6 +73,7 @@ impl Controller {
             welcomed_server: None,
         };
         controller.refresh_status();
+        controller.view.present();
         controller
     }
 
@@ -113,17 +87,23 @@ impl Controller {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Net { generation, event } => self.on_net(generation, event),
-            Event::Login => self.login(),
-            Event::Button => self.button(),
-            Event::Submit => self.submit(),
-            Event::HistoryPrevious => self.history_previous(),
-            Event::HistoryNext => self.history_next(),
-            Event::Complete => self.complete(),
-            Event::Query(nick) => self.query(&nick),
-            Event::Retry(id) => self.retry(id),
-            Event::Focus(active) => self.focus(active),
+            Event::User(action) => self.on_action(action),
             Event::Tick => self.tick(),
-            Event::Close => self.close(),
+        }
+    }
+
+    fn on_action(&mut self, action: Action) {
+        match action {
+            Action::Login(fields) => self.login(&fields),
+            Action::Button(fields) => self.button(&fields),
+            Action::Submit(text) => self.submit(&text),
+            Action::RecallPrevious(current) => self.recall_previous(&current),
+            Action::RecallNext => self.recall_next(),
+            Action::Complete { text, cursor } => self.complete(&text, cursor),
+            Action::Query(nick) => self.query(&nick),
+            Action::Retry(id) => self.retry(id),
+            Action::Focus(active) => self.focus(active),
+            Action::Close => self.close(),
         }
     }
 
@@ -138,12 +118,7 @@ impl Controller {
             }
             None => Duration::ZERO,
         };
-        let window = self.view.window.downgrade();
-        glib::timeout_add_local_once(delay, move || {
-            if let Some(window) = window.upgrade() {
-                window.destroy();
-            }
-        });
+        self.view.close_after(delay);
     }
 
     /// Shows the connection state in the status bar and the header.
@@ -156,20 +131,19 @@ impl Controller {
             Phase::Offline { reason: None } => Tone::Offline,
             Phase::Offline { reason: Some(_) } => Tone::Failed,
         };
-        self.view.status.set(&text, tone);
+        self.view.status_bar().set(&text, tone);
         let subtitle = match (&self.conn.phase, me) {
             (Phase::Online, Some(nick)) => format!("{nick} on {}", self.conn.server),
             _ => self.conn.server.clone(),
         };
-        self.view.subtitle.set_label(&subtitle);
         let title = match (&self.conn.phase, me) {
             (Phase::Online, Some(nick)) => format!("tlschat: {nick} @ {}", self.conn.server),
             _ => "tlschat".to_string(),
         };
-        self.view.window.set_title(Some(&title));
-        self.view.connect_bar.set_button(self.conn.button().label());
+        self.view.set_titles(&title, &subtitle);
+        self.view.connect_bar().set_button(self.conn.button());
         let who = self.room.me.as_ref().map(|m| (m.nickname.as_str(), m.id));
-        self.view.status.set_identity(who);
+        self.view.status_bar().set_identity(who);
     }
 
     /// Leaving the window clears the old "New messages" line, so that the next one marks
@@ -184,7 +158,7 @@ impl Controller {
 
     /// A desktop notification, only when the window is not in front.
     fn alert(&self, title: &str, body: &str) {
-        if self.view.window.is_active() {
+        if self.view.is_active() {
             return;
         }
         let notification = gio::Notification::new(title);

@@ -2,9 +2,9 @@
 
 use std::time::{Instant, SystemTime};
 
-use gtk::prelude::*;
-use tlschat::client::{random_unit, NetEvent};
-use tlschat::{ClientMsg, ErrorCode, ServerMsg};
+use tlschat::runtime::words::{not_delivered, refusal_reason, CONNECTION_DROPPED};
+use tlschat::runtime::{random_unit, NetEvent};
+use tlschat::wire::ServerMsg;
 
 use super::Controller;
 use crate::model::room::{Op, Update};
@@ -24,7 +24,9 @@ impl Controller {
             } => {
                 self.conn.connected(fingerprint);
                 let fp = self.conn.fingerprint.as_deref();
-                self.view.status.set_connection(Some(&server), fp, None);
+                self.view
+                    .status_bar()
+                    .set_connection(Some(&server), fp, None);
                 self.refresh_status();
             }
             NetEvent::Server(msg) => self.on_server(msg),
@@ -34,19 +36,15 @@ impl Controller {
             NetEvent::NotDelivered(messages) => {
                 let mut update = Update::default();
                 for msg in messages {
-                    if self
-                        .room
-                        .failed(&mut update, &msg, "the connection dropped")
-                    {
+                    if self.room.failed(&mut update, &msg, CONNECTION_DROPPED) {
                         continue;
                     }
-                    if let Some(text) = unsent_text(&msg) {
-                        let text = format!("Not delivered (the connection dropped): {text}");
+                    if let Some(text) = not_delivered(&msg, CONNECTION_DROPPED) {
                         self.room
                             .local(&mut update, Line::error(SystemTime::now(), text));
                     }
                 }
-                self.view.status.set(
+                self.view.status_bar().set(
                     "A message was not delivered: press Retry beside it",
                     Tone::Failed,
                 );
@@ -61,7 +59,7 @@ impl Controller {
                 let mut update = Update::default();
                 let why = refusal_reason(code, &reason);
                 if self.room.failed(&mut update, &message, &why) {
-                    self.view.status.set(
+                    self.view.status_bar().set(
                         &format!("A message was not delivered ({why}): press Retry beside it"),
                         Tone::Failed,
                     );
@@ -83,7 +81,7 @@ impl Controller {
                 self.on_closed(&reason, retry, &detail);
                 if let Some(fingerprint) = fingerprint {
                     self.view
-                        .status
+                        .status_bar()
                         .set_untrusted(&self.conn.server, &fingerprint);
                 }
             }
@@ -101,7 +99,7 @@ impl Controller {
             _ => None,
         }
         .is_some_and(|id| self.room.me.as_ref().is_some_and(|me| me.id != id));
-        if from_others && !self.view.window.is_active() {
+        if from_others && !self.view.is_active() {
             let mut update = Update::default();
             self.room.mark_unread(&mut update);
             self.show(update);
@@ -119,7 +117,7 @@ impl Controller {
         let update = self.room.apply(msg);
         if let Some(software) = software {
             let fp = self.conn.fingerprint.clone();
-            self.view.status.set_connection(
+            self.view.status_bar().set_connection(
                 Some(&self.conn.server),
                 fp.as_deref(),
                 Some(&software),
@@ -131,24 +129,24 @@ impl Controller {
     /// Shows what a server message changed.
     pub(super) fn show(&mut self, update: Update) {
         self.write_transcript(&update.ops);
-        self.view.messages.apply(&update.ops);
+        self.view.messages().apply(&update.ops);
         if update.users_changed {
             let me = self.room.me.as_ref().map(|m| m.id);
-            self.view.users.set_users(self.room.users(), me);
+            self.view.users().set_users(self.room.users(), me);
         }
         if update.welcomed {
             self.conn.welcomed();
-            self.view.entry.grab_focus();
+            self.view.compose().focus();
         }
         if update.me_changed {
             if let Some(me) = &self.room.me {
                 // Reconnects log in under the name we have now.
-                self.view.connect_bar.nickname.set_text(&me.nickname);
+                self.view.connect_bar().set_nickname(&me.nickname);
             }
         }
         if update.password_needed {
             self.password_wanted = true;
-            self.view.connect_bar.password.grab_focus();
+            self.view.connect_bar().focus_password();
         }
         if update.welcomed || update.me_changed {
             self.refresh_status();
@@ -157,7 +155,7 @@ impl Controller {
             if update.login_refused {
                 self.conn.login_refused(status);
             }
-            self.view.status.set(status, Tone::Failed);
+            self.view.status_bar().set(status, Tone::Failed);
         }
         if update.delivered && self.room.me.is_some() {
             // A message got through: an earlier failure no longer describes the connection.
@@ -176,8 +174,8 @@ impl Controller {
         self.net = None;
         let was_online = self.conn.phase == Phase::Online;
         self.room.disconnected();
-        self.view.users.set_users(&[], None);
-        self.view.status.set_connection(None, None, None);
+        self.view.users().set_users(&[], None);
+        self.view.status_bar().set_connection(None, None, None);
         // The refusal is already in the list as an error line; do not say it twice.
         let refused = self.conn.is_refused();
         let delay = self
@@ -222,34 +220,10 @@ impl Controller {
                     eprintln!("client: stopped writing the transcript: {e}");
                     self.transcript = None;
                     let text = format!("The transcript could not be written: {e}");
-                    self.view.status.set(&text, Tone::Failed);
+                    self.view.status_bar().set(&text, Tone::Failed);
                     return;
                 }
             }
         }
-    }
-}
-
-/// How a message the server never got reads back to the user.
-fn unsent_text(msg: &ClientMsg) -> Option<String> {
-    match msg {
-        ClientMsg::Broadcast { message, action } if *action => Some(format!("/me {message}")),
-        ClientMsg::Broadcast { message, .. } => Some(message.clone()),
-        ClientMsg::Private { to, message, .. } => Some(format!("/msg {to} {message}")),
-        _ => None,
-    }
-}
-
-/// Why the server refused a message, short enough for the line under it.
-fn refusal_reason(code: ErrorCode, message: &str) -> String {
-    match code {
-        ErrorCode::RateLimited => "sent too fast".into(),
-        ErrorCode::MessageTooLong => {
-            format!("longer than {} characters", tlschat::MAX_MESSAGE_CHARS)
-        }
-        ErrorCode::MessageEmpty => "nothing to send".into(),
-        ErrorCode::NoSuchUser => message.to_string(),
-        ErrorCode::NotLoggedIn => "not logged in".into(),
-        _ => format!("the server said: {message}"),
     }
 }

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use tlschat::client::Backoff;
+use tlschat::runtime::Backoff;
 
 /// Where the connection stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +144,7 @@ impl Connection {
         now: Instant,
         random: f64,
     ) -> Option<Duration> {
-        let again = tlschat::reconnect::reconnects_by_itself(self.was_welcomed, retry);
+        let again = tlschat::runtime::reconnect::reconnects_by_itself(self.was_welcomed, retry);
         if !again || self.refused.is_some() || self.quitting {
             let reason = match self.refused.clone() {
                 _ if self.quitting => None,

@@ -1,8 +1,9 @@
 //! The message entry's memory: Up/Down recall what was sent, Tab completes nicknames.
 
-/// Lines the user sent, for Up/Down recall, like a shell history.
+/// Lines the user sent, for Up/Down recall, like a shell's. (Not the room's history, which
+/// the server keeps: this is only what was typed here.)
 #[derive(Debug, Default)]
-pub struct History {
+pub struct InputRecall {
     items: Vec<String>,
     /// Index into `items` while browsing; `None` when editing a fresh line.
     cursor: Option<usize>,
@@ -11,9 +12,9 @@ pub struct History {
 }
 
 /// How many sent lines are remembered.
-const HISTORY_LIMIT: usize = 500;
+const RECALL_LIMIT: usize = 500;
 
-impl History {
+impl InputRecall {
     /// Remembers a sent line and stops browsing.
     pub fn push(&mut self, line: &str) {
         self.cursor = None;
@@ -21,7 +22,7 @@ impl History {
         if line.trim().is_empty() || self.items.last().is_some_and(|l| l == line) {
             return;
         }
-        if self.items.len() == HISTORY_LIMIT {
+        if self.items.len() == RECALL_LIMIT {
             self.items.remove(0);
         }
         self.items.push(line.to_string());
@@ -143,8 +144,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn history_walks_back_and_returns_the_draft() {
-        let mut h = History::default();
+    fn recall_walks_back_and_returns_the_draft() {
+        let mut h = InputRecall::default();
         assert_eq!(h.previous("x"), None);
         h.push("one");
         h.push("two");

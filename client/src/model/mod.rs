@@ -2,7 +2,6 @@
 //! connection is doing, and what the user typed. Nothing here knows about GTK, so all of it
 //! is covered by ordinary unit tests.
 
-pub mod command;
 pub mod connection;
 pub mod input;
 pub mod line;
@@ -14,6 +13,6 @@ pub mod timeline;
 mod properties;
 
 pub use connection::{Connection, Phase};
-pub use input::{Completer, History};
+pub use input::{Completer, InputRecall};
 pub use line::{Delivery, Kind, Line};
 pub use room::Room;

@@ -6,7 +6,7 @@
 mod arbitrary;
 
 use proptest::prelude::*;
-use tlschat::ServerMsg;
+use tlschat::wire::ServerMsg;
 
 use super::room::Op;
 use super::text::{colour_index, mentions, spans, Span};

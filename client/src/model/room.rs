@@ -1,9 +1,11 @@
 //! The room as this client knows it: who is online, who we are, and the message timeline.
 //! [`Room::apply`] turns each server message into an [`Update`] for the view.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use tlschat::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
+use tlschat::runtime::clock::server_time;
+use tlschat::runtime::shown::Shown;
+use tlschat::wire::{ChatMessage, ErrorCode, PrivateMessage, ServerMsg, User, Welcome};
 
 use super::line::{Kind, Line};
 use super::text::mentions;
@@ -54,6 +56,8 @@ pub struct Room {
     pub requested_nickname: String,
     /// Whether the last login carried a password.
     pub sent_password: bool,
+    /// What was shown already, so that a replay overlapping it shows nothing twice.
+    shown: Shown,
     /// Our messages not yet in the room's order, oldest first.
     outgoing: Vec<outgoing::Outgoing>,
     next_outgoing: u64,
@@ -105,6 +109,9 @@ impl Room {
     /// Applies one server message.
     pub fn apply(&mut self, msg: ServerMsg) -> Update {
         let mut up = Update::default();
+        let Some(msg) = self.shown.fresh(msg) else {
+            return up;
+        };
         let own_echo = match &msg {
             ServerMsg::Message(m) => self.is_me(m.sender_id, &m.sender_nickname),
             ServerMsg::Private(p) => self.is_me(p.sender_id, &p.sender_nickname),
@@ -142,7 +149,7 @@ impl Room {
                 up.users_changed = true;
                 self.push(
                     &mut up,
-                    Line::notice(parse_time(&time), format!("{nickname} joined the room")),
+                    Line::notice(server_time(&time), format!("{nickname} joined the room")),
                 );
             }
             ServerMsg::Leave {
@@ -158,7 +165,7 @@ impl Room {
                 } else {
                     format!("{nickname} left the room ({reason})")
                 };
-                self.push(&mut up, Line::notice(parse_time(&time), text));
+                self.push(&mut up, Line::notice(server_time(&time), text));
             }
             ServerMsg::Rename {
                 time,
@@ -178,7 +185,7 @@ impl Room {
                     }
                     None => format!("{old_nickname} is now known as {new_nickname}"),
                 };
-                self.push(&mut up, Line::notice(parse_time(&time), text));
+                self.push(&mut up, Line::notice(server_time(&time), text));
             }
             ServerMsg::Error {
                 code,
@@ -245,7 +252,9 @@ impl Room {
 
     fn is_me(&self, id: u64, nickname: &str) -> bool {
         self.me.as_ref().is_some_and(|me| {
-            me.id == id || tlschat::nickname_key(&me.nickname) == tlschat::nickname_key(nickname)
+            me.id == id
+                || tlschat::wire::nickname_key(&me.nickname)
+                    == tlschat::wire::nickname_key(nickname)
         })
     }
 
@@ -258,7 +267,7 @@ impl Room {
                 .is_some_and(|me| mentions(&m.message, &me.nickname));
         Line {
             seq: Some(m.seq),
-            time: parse_time(&m.time),
+            time: server_time(&m.time),
             kind: Kind::Chat { action: m.action },
             sender: m.sender_nickname,
             text: m.message,
@@ -271,7 +280,7 @@ impl Room {
     fn private_line(&self, p: PrivateMessage) -> Line {
         Line {
             seq: Some(p.seq),
-            time: parse_time(&p.time),
+            time: server_time(&p.time),
             own: self.is_me(p.sender_id, &p.sender_nickname),
             kind: Kind::Private {
                 to: p.to_nickname,
@@ -289,9 +298,8 @@ impl Room {
             self.timeline.drop_front(DROP_BATCH);
             up.ops.push(Op::DropFront(DROP_BATCH));
         }
-        if let Some(index) = self.timeline.place(line.seq) {
-            up.ops.push(Op::Insert(index, line));
-        }
+        let index = self.timeline.place(line.seq);
+        up.ops.push(Op::Insert(index, line));
     }
 
     /// One sentence for an error from the server, saying what happened to what the user did.
@@ -317,32 +325,10 @@ impl Room {
             ErrorCode::AuthFailed => {
                 "This room needs a password: type it in the Password box and press Login".into()
             }
-            ErrorCode::RateLimited => {
-                let secs = retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
-                format!("Slow down: your message was not delivered. Try again in {secs} s")
-            }
-            ErrorCode::MessageTooLong => format!(
-                "Your message was not delivered: it is longer than {} characters",
-                tlschat::MAX_MESSAGE_CHARS
-            ),
-            ErrorCode::MessageEmpty => "An empty message was not sent".into(),
-            ErrorCode::NoSuchUser => format!("Your private message was not delivered: {message}"),
-            ErrorCode::ServerFull => format!("The room is full: {message}"),
             ErrorCode::NotLoggedIn => "You are not logged in yet: press Login".into(),
-            _ => format!("The server says: {message}"),
+            _ => tlschat::runtime::words::server_error(code, message, retry_after_ms),
         }
     }
-}
-
-/// The server's time, or now if it sent something unreadable.
-pub fn parse_time(text: &str) -> SystemTime {
-    tlschat::time::parse_rfc3339(text).unwrap_or_else(SystemTime::now)
-}
-
-/// Seconds since the epoch, for formatting in local time.
-pub fn unix_seconds(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 mod outgoing;

@@ -7,7 +7,7 @@ pub const PALETTE_SIZE: usize = 8;
 pub fn colour_index(nickname: &str) -> usize {
     // FNV-1a: tiny, and unlike std's hasher it is the same in every process.
     let mut hash: u32 = 0x811c_9dc5;
-    for byte in tlschat::nickname_key(nickname).bytes() {
+    for byte in tlschat::wire::nickname_key(nickname).bytes() {
         hash ^= u32::from(byte);
         hash = hash.wrapping_mul(0x0100_0193);
     }

@@ -1,13 +1,11 @@
 //! Where each new line goes in the message list.
 //!
-//! Room messages carry a room-wide `seq`. After a reconnect the server replays its recent
-//! history, which overlaps with what we already show, and a replayed message may be older
-//! than the newest one we have. The timeline remembers the `seq` of every row so that a
-//! message already shown is dropped and an older one is slotted in before newer ones.
+//! Room messages carry a room-wide `seq`, and the lines keep that order: after a resume the
+//! server replays the missed room messages first and then the private messages kept for us,
+//! which may be older than the last room message replayed, so those are slotted in before
+//! newer rows. (What was shown already never gets here: `tlschat::runtime::shown` drops it.)
 //! Local notices (joins, errors) have no `seq` and always go at the end, and so do the
 //! user's own messages while they wait for the server's echo (found again by their id).
-
-use std::collections::HashSet;
 
 /// What the timeline knows of one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,19 +22,15 @@ enum Row {
 #[derive(Debug, Default)]
 pub struct Timeline {
     rows: Vec<Row>,
-    seen: HashSet<u64>,
 }
 
 impl Timeline {
-    /// Claims a row for a line; returns its index, or `None` if this `seq` is already shown.
-    pub fn place(&mut self, seq: Option<u64>) -> Option<usize> {
+    /// Claims a row for a line and returns its index.
+    pub fn place(&mut self, seq: Option<u64>) -> usize {
         let Some(seq) = seq else {
             self.rows.push(Row::Local);
-            return Some(self.rows.len() - 1);
+            return self.rows.len() - 1;
         };
-        if !self.seen.insert(seq) {
-            return None;
-        }
         // Scan from the end: almost every message is the newest, so this stops at once.
         let mut index = self.rows.len();
         for (i, row) in self.rows.iter().enumerate().rev() {
@@ -47,7 +41,7 @@ impl Timeline {
             }
         }
         self.rows.insert(index, Row::Seq(seq));
-        Some(index)
+        index
     }
 
     /// Claims a row at the end for outgoing message `id`; returns its index.
@@ -75,9 +69,7 @@ impl Timeline {
     /// Forgets the row at `index` (an outgoing message that was echoed or retried).
     pub fn remove(&mut self, index: usize) {
         if index < self.rows.len() {
-            if let Row::Seq(seq) = self.rows.remove(index) {
-                self.seen.remove(&seq);
-            }
+            self.rows.remove(index);
         }
     }
 
@@ -88,12 +80,7 @@ impl Timeline {
 
     /// Forgets the oldest `n` rows, so a room left open for weeks does not grow without bound.
     pub fn drop_front(&mut self, n: usize) {
-        let n = n.min(self.rows.len());
-        for row in self.rows.drain(..n) {
-            if let Row::Seq(seq) = row {
-                self.seen.remove(&seq);
-            }
-        }
+        self.rows.drain(..n.min(self.rows.len()));
     }
 }
 
@@ -102,27 +89,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn appends_in_order_and_drops_duplicates() {
+    fn appends_in_order() {
         let mut t = Timeline::default();
-        assert_eq!(t.place(Some(1)), Some(0));
-        assert_eq!(t.place(Some(2)), Some(1));
-        assert_eq!(t.place(None), Some(2));
-        assert_eq!(t.place(Some(2)), None);
-        assert_eq!(t.place(Some(5)), Some(3));
+        assert_eq!(t.place(Some(1)), 0);
+        assert_eq!(t.place(Some(2)), 1);
+        assert_eq!(t.place(None), 2);
+        assert_eq!(t.place(Some(5)), 3);
         assert_eq!(t.len(), 4);
     }
 
     #[test]
-    fn replayed_history_slots_older_messages_before_newer_ones() {
+    fn an_older_message_slots_in_before_newer_ones() {
         let mut t = Timeline::default();
         t.place(Some(10));
         t.place(None); // "disconnected"
-                       // 14 arrived live after the reconnect, before the replay finished.
         t.place(Some(14));
-        // The replay: 9 and 10 are old news, 12 was missed.
-        assert_eq!(t.place(Some(9)), Some(0));
-        assert_eq!(t.place(Some(10)), None);
-        assert_eq!(t.place(Some(12)), Some(3));
+        assert_eq!(t.place(Some(9)), 0);
+        assert_eq!(t.place(Some(12)), 3);
         use Row::{Local, Seq};
         assert_eq!(t.rows, vec![Seq(9), Seq(10), Local, Seq(12), Seq(14)]);
     }
@@ -132,26 +115,23 @@ mod tests {
         let mut t = Timeline::default();
         t.place(Some(1));
         assert_eq!(t.place_outgoing(7), 1);
-        assert_eq!(t.place(Some(2)), Some(2), "others' messages go after it");
+        assert_eq!(t.place(Some(2)), 2, "others' messages go after it");
         assert_eq!(t.outgoing_index(7), Some(1));
         t.remove(1);
         assert_eq!(t.outgoing_index(7), None);
-        assert_eq!(
-            t.place(Some(3)),
-            Some(2),
-            "its echo takes its place in seq order"
-        );
+        assert_eq!(t.place(Some(3)), 2, "its echo takes its place in seq order");
     }
 
     #[test]
-    fn dropping_the_front_forgets_those_seqs() {
+    fn dropping_the_front_keeps_the_rest_in_order() {
         let mut t = Timeline::default();
         for seq in 1..=5 {
             t.place(Some(seq));
         }
         t.drop_front(2);
         assert_eq!(t.len(), 3);
-        assert!(t.place(Some(3)).is_none());
-        assert_eq!(t.place(Some(1)), Some(0));
+        assert_eq!(t.place(Some(6)), 3);
+        t.drop_front(10);
+        assert_eq!(t.len(), 0);
     }
 }

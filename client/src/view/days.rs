@@ -18,25 +18,13 @@ pub struct Item {
 }
 
 /// The local calendar day of `time`.
-pub fn local_day(time: SystemTime) -> Option<(i32, i32, i32)> {
-    let secs = crate::model::room::unix_seconds(time);
-    glib::DateTime::from_unix_local(secs).ok().map(|t| t.ymd())
+pub fn local_day(time: SystemTime) -> Option<tlschat::runtime::clock::Date> {
+    tlschat::runtime::clock::local_day(time)
 }
 
 /// The heading for the day of `time`, as seen `now`.
 pub fn day_label(time: SystemTime, now: SystemTime) -> String {
-    let (day, today) = (local_day(time), local_day(now));
-    let yesterday = glib::DateTime::from_unix_local(crate::model::room::unix_seconds(now))
-        .and_then(|t| t.add_days(-1))
-        .ok()
-        .map(|t| t.ymd());
-    if day.is_some() && day == today {
-        "Today".into()
-    } else if day.is_some() && day == yesterday {
-        "Yesterday".into()
-    } else {
-        super::local_time(time, "%A %e %B %Y").replace("  ", " ")
-    }
+    tlschat::runtime::clock::day_heading(time, now)
 }
 
 /// The item at `index`, if there is one.

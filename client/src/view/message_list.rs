@@ -56,10 +56,10 @@ struct Scroll {
 /// The scrolling message list with its jump button.
 #[derive(Clone)]
 pub struct MessageList {
-    pub root: gtk::Overlay,
-    pub store: gio::ListStore,
-    pub scrolled: gtk::ScrolledWindow,
-    pub jump: gtk::Button,
+    root: gtk::Overlay,
+    store: gio::ListStore,
+    scrolled: gtk::ScrolledWindow,
+    jump: gtk::Button,
     list_view: gtk::ListView,
     scroll: Rc<Scroll>,
     /// Holds the action the rows' Retry buttons activate.
@@ -72,7 +72,7 @@ impl MessageList {
         let factory = gtk::SignalListItemFactory::new();
         factory.connect_setup(|_, item| {
             if let Some(item) = item.downcast_ref::<gtk::ListItem>() {
-                item.set_child(Some(&MessageRow::new().root));
+                item.set_child(Some(&MessageRow::new()));
                 item.set_activatable(false);
             }
         });
@@ -80,10 +80,7 @@ impl MessageList {
             let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
                 return;
             };
-            let row = item
-                .child()
-                .and_then(|c| c.downcast::<gtk::Box>().ok())
-                .and_then(|b| MessageRow::from_root(&b));
+            let row = item.child().and_downcast::<MessageRow>();
             let line = item
                 .item()
                 .and_then(|o| o.downcast::<glib::BoxedAnyObject>().ok());
@@ -184,6 +181,11 @@ impl MessageList {
         ));
     }
 
+    /// The list with its jump button, to place in the window.
+    pub fn root(&self) -> &gtk::Overlay {
+        &self.root
+    }
+
     /// Applies the model's changes: inserted lines and dropped old ones.
     pub fn apply(&self, ops: &[Op]) {
         for op in ops {
@@ -253,17 +255,13 @@ impl MessageList {
         let mut child = list_view.first_child();
         while let Some(item) = child {
             child = item.next_sibling();
-            let Some(row) = item
-                .first_child()
-                .and_then(|c| c.downcast::<gtk::Box>().ok())
-                .and_then(|b| MessageRow::from_root(&b))
-            else {
+            let Some(row) = item.first_child().and_downcast::<MessageRow>() else {
                 continue;
             };
-            if !row.root.is_mapped() {
+            if !row.is_mapped() {
                 continue;
             }
-            let Some(bounds) = row.root.compute_bounds(&self.scrolled) else {
+            let Some(bounds) = row.compute_bounds(&self.scrolled) else {
                 continue;
             };
             let (top, bottom) = (bounds.y(), bounds.y() + bounds.height());
@@ -292,6 +290,26 @@ impl MessageList {
     /// Messages that arrived below the view while the reader was scrolled up.
     pub fn unread(&self) -> u32 {
         self.scroll.unread.get()
+    }
+
+    #[cfg(test)]
+    /// The scrollbar's adjustment, to read and move the scroll position.
+    pub fn adjustment(&self) -> gtk::Adjustment {
+        self.scrolled.vadjustment()
+    }
+
+    #[cfg(test)]
+    /// The jump button's label, while it is shown.
+    pub fn jump_label(&self) -> Option<String> {
+        self.jump
+            .is_visible()
+            .then(|| self.jump.label().unwrap_or_default().to_string())
+    }
+
+    #[cfg(test)]
+    /// Presses the jump button, as the reader would.
+    pub fn click_jump(&self) {
+        self.jump.emit_clicked();
     }
 
     #[cfg(test)]

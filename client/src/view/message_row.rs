@@ -3,9 +3,10 @@
 //! recycled by the ListView, so `bind` must reset everything `setup` or an earlier `bind`
 //! may have set.
 
-use gtk::prelude::*;
 use std::time::SystemTime;
 
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
 use gtk::{glib, pango};
 
 use crate::model::text::{colour_index, spans, Span, PALETTE_SIZE};
@@ -14,11 +15,49 @@ use crate::model::{Delivery, Kind, Line};
 /// The action a Retry button activates, with the message's id as its target.
 pub const RETRY_ACTION: &str = "messages.retry";
 
-/// The widgets of one row, created once per recycled row.
-pub struct MessageRow {
-    pub root: gtk::Box,
+glib::wrapper! {
+    /// One row's widgets, created once per recycled row: a vertical box holding the day
+    /// heading and the line, which keeps its labels itself so `bind` finds them.
+    pub struct MessageRow(ObjectSubclass<imp::MessageRow>)
+        @extends gtk::Box, gtk::Widget,
+        @implements gtk::Buildable, gtk::ConstraintTarget, gtk::Orientable;
+}
+
+mod imp {
+    use std::cell::OnceCell;
+
+    use gtk::glib;
+    use gtk::subclass::prelude::*;
+
+    #[derive(Default)]
+    pub struct MessageRow {
+        pub parts: OnceCell<super::Parts>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for MessageRow {
+        const NAME: &'static str = "TlschatMessageRow";
+        type Type = super::MessageRow;
+        type ParentType = gtk::Box;
+    }
+
+    impl ObjectImpl for MessageRow {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let _ = self.parts.set(super::Parts::build(&self.obj()));
+        }
+    }
+
+    impl WidgetImpl for MessageRow {}
+    impl BoxImpl for MessageRow {}
+}
+
+/// The widgets inside a row.
+pub struct Parts {
     /// Above the first row of a day: "Today", "Yesterday", a date.
     day: gtk::Label,
+    /// Time, nickname and text side by side; the row's CSS classes style it.
+    line: gtk::Box,
     time: gtk::Label,
     nick: gtk::Label,
     text: gtk::Label,
@@ -33,10 +72,11 @@ const ROW_CLASSES: &[&str] = &[
     "own", "private", "mention", "action", "notice", "error", "pending", "failed", "marker",
 ];
 
-impl MessageRow {
-    /// Builds the widgets of an empty row.
-    pub fn new() -> MessageRow {
-        let root = gtk::Box::new(gtk::Orientation::Vertical, 0);
+impl Parts {
+    /// Builds the widgets of an empty row inside `root`.
+    fn build(root: &MessageRow) -> Parts {
+        root.set_orientation(gtk::Orientation::Vertical);
+        root.set_spacing(0);
         let day = gtk::Label::builder()
             .css_classes(["day"])
             .visible(false)
@@ -89,9 +129,9 @@ impl MessageRow {
         line.append(&column);
         root.append(&day);
         root.append(&line);
-        MessageRow {
-            root,
+        Parts {
             day,
+            line,
             time,
             nick,
             text,
@@ -100,73 +140,55 @@ impl MessageRow {
             retry,
         }
     }
+}
 
-    /// Finds the row widgets again from the root box a ListItem holds.
-    pub fn from_root(root: &gtk::Box) -> Option<MessageRow> {
-        let day = root.first_child()?.downcast::<gtk::Label>().ok()?;
-        let line = day.next_sibling()?;
-        let time = line.first_child()?.downcast::<gtk::Label>().ok()?;
-        let nick = time.next_sibling()?.downcast::<gtk::Label>().ok()?;
-        let column = nick.next_sibling()?;
-        let text = column.first_child()?.downcast::<gtk::Label>().ok()?;
-        let status = text.next_sibling()?.downcast::<gtk::Box>().ok()?;
-        let note = status.first_child()?.downcast::<gtk::Label>().ok()?;
-        let retry = note.next_sibling()?.downcast::<gtk::Button>().ok()?;
-        Some(MessageRow {
-            root: root.clone(),
-            day,
-            time,
-            nick,
-            text,
-            status,
-            note,
-            retry,
-        })
+impl MessageRow {
+    /// An empty row.
+    pub fn new() -> MessageRow {
+        glib::Object::new()
     }
 
-    /// The box of time, nickname and text, which the row's CSS classes style.
-    fn line_box(&self) -> gtk::Widget {
-        self.time
-            .parent()
-            .unwrap_or_else(|| self.root.clone().upcast())
+    fn parts(&self) -> &Parts {
+        self.imp()
+            .parts
+            .get()
+            .expect("constructed() builds the parts of every row")
     }
 
     /// The text shown, without markup.
     pub fn text(&self) -> String {
-        self.text.text().to_string()
+        self.parts().text.text().to_string()
     }
 
     /// Shows `line` in this row, under its day's heading if it is the day's first.
     pub fn bind(&self, line: &Line, first_of_day: bool) {
-        self.day.set_visible(first_of_day);
+        let p = self.parts();
+        p.day.set_visible(first_of_day);
         if first_of_day {
-            self.day
+            p.day
                 .set_label(&super::days::day_label(line.time, SystemTime::now()));
         }
-        let Some(row) = self.time.parent() else {
-            return;
-        };
         for class in ROW_CLASSES {
-            row.remove_css_class(class);
+            p.line.remove_css_class(class);
         }
         for i in 0..PALETTE_SIZE {
-            self.nick.remove_css_class(&format!("nick-{i}"));
+            p.nick.remove_css_class(&format!("nick-{i}"));
         }
-        self.time.set_label(&super::local_time(line.time, "%H:%M"));
-        self.time
+        p.time.set_label(&super::local_time(line.time, "%H:%M"));
+        p.time
             .set_tooltip_text(Some(&super::local_time(line.time, "%A %e %B %Y, %H:%M:%S")));
         let colour = format!("nick-{}", colour_index(&line.sender));
         let (nick, markup) = match &line.kind {
             Kind::Chat { action: false } => (line.sender.clone(), linkify(&line.text)),
             Kind::Chat { action: true } => {
-                self.line_box().add_css_class("action");
+                p.line.add_css_class("action");
                 (
                     "*".to_string(),
                     format!("<b>{}</b> {}", esc(&line.sender), linkify(&line.text)),
                 )
             }
             Kind::Private { to, action } => {
-                self.line_box().add_css_class("private");
+                p.line.add_css_class("private");
                 let label = if line.own {
                     format!("to {}", esc(to))
                 } else {
@@ -187,65 +209,66 @@ impl MessageRow {
                 (line.sender.clone(), format!("{pill}{body}"))
             }
             Kind::Notice => {
-                self.line_box().add_css_class("notice");
+                p.line.add_css_class("notice");
                 (String::new(), esc(&line.text))
             }
             Kind::Marker => {
-                self.line_box().add_css_class("marker");
+                p.line.add_css_class("marker");
                 (String::new(), esc(&line.text))
             }
             Kind::Error => {
-                self.line_box().add_css_class("error");
+                p.line.add_css_class("error");
                 (String::new(), format!("⚠ {}", esc(&line.text)))
             }
         };
         if line.own {
-            self.line_box().add_css_class("own");
+            p.line.add_css_class("own");
         }
         if line.mention {
-            self.line_box().add_css_class("mention");
+            p.line.add_css_class("mention");
         }
         if !nick.is_empty() && nick != "*" {
-            self.nick.add_css_class(&colour);
+            p.nick.add_css_class(&colour);
         }
-        self.nick
+        p.nick
             .set_tooltip_text((!line.sender.is_empty()).then_some(line.sender.as_str()));
-        self.nick.set_label(&nick);
-        self.text.set_markup(&markup);
+        p.nick.set_label(&nick);
+        p.text.set_markup(&markup);
         self.bind_delivery(&line.delivery);
     }
 
     fn bind_delivery(&self, delivery: &Delivery) {
+        let p = self.parts();
         match delivery {
-            Delivery::Shown => self.status.set_visible(false),
+            Delivery::Shown => p.status.set_visible(false),
             Delivery::Pending { .. } => {
-                self.line_box().add_css_class("pending");
-                self.note.set_label("Sending…");
-                self.retry.set_action_name(None);
-                self.retry.set_visible(false);
-                self.status.set_visible(true);
+                p.line.add_css_class("pending");
+                p.note.set_label("Sending…");
+                p.retry.set_action_name(None);
+                p.retry.set_visible(false);
+                p.status.set_visible(true);
             }
             Delivery::Failed { id, reason } => {
-                self.line_box().add_css_class("failed");
-                self.note.set_label(&format!("Not delivered: {reason}"));
-                self.retry.set_action_target_value(Some(&id.to_variant()));
-                self.retry.set_action_name(Some(RETRY_ACTION));
-                self.retry.set_visible(true);
-                self.status.set_visible(true);
+                p.line.add_css_class("failed");
+                p.note.set_label(&format!("Not delivered: {reason}"));
+                p.retry.set_action_target_value(Some(&id.to_variant()));
+                p.retry.set_action_name(Some(RETRY_ACTION));
+                p.retry.set_visible(true);
+                p.status.set_visible(true);
             }
         }
     }
 
     /// The day heading above this row, when it has one.
     pub fn day_heading(&self) -> Option<String> {
-        self.day.get_visible().then(|| self.day.label().to_string())
+        let p = self.parts();
+        p.day.get_visible().then(|| p.day.label().to_string())
     }
 
     /// What the delivery note says, when it is shown.
     pub fn note(&self) -> Option<String> {
-        self.status
-            .get_visible()
-            .then(|| self.note.label().to_string())
+        let p = self.parts();
+        p.status.get_visible().then(|| p.note.label().to_string())
     }
 }
 

@@ -1,7 +1,9 @@
-//! The widgets. Each part of the window is one type in its own file; none of them knows
-//! about the network or the controller. `window.rs` assembles them and turns their signals
-//! into controller events.
+//! The widgets. Each part of the window is one type in its own file, with private widgets
+//! and a few methods; none of them knows about the network or the controller. `window.rs`
+//! assembles them and sends what the user does as [`Action`]s (`action.rs`) into the
+//! client's one channel; the controller answers by calling the parts' methods.
 
+pub mod action;
 pub mod compose;
 pub mod connect_bar;
 pub mod days;
@@ -13,17 +15,14 @@ pub mod window;
 
 use std::time::SystemTime;
 
-use gtk::{gdk, glib};
+use gtk::gdk;
 
+pub use action::Action;
 pub use window::View;
 
 /// Formats `time` in the local time zone with a `strftime`-like `format`.
 pub fn local_time(time: SystemTime, format: &str) -> String {
-    let secs = crate::model::room::unix_seconds(time);
-    glib::DateTime::from_unix_local(secs)
-        .and_then(|t| t.format(format))
-        .map(|s| s.to_string())
-        .unwrap_or_default()
+    tlschat::runtime::clock::local(time, format)
 }
 
 /// Installs the application style sheet for the default display.

@@ -26,10 +26,10 @@ impl Tone {
 /// The bottom bar.
 #[derive(Clone)]
 pub struct StatusBar {
-    pub root: gtk::Box,
+    root: gtk::Box,
     dot: gtk::Label,
-    pub label: gtk::Label,
-    pub info: gtk::MenuButton,
+    label: gtk::Label,
+    info: gtk::MenuButton,
     server: gtk::Label,
     fingerprint: gtk::Label,
     software: gtk::Label,
@@ -123,6 +123,11 @@ impl StatusBar {
         bar
     }
 
+    /// The bar, to place in the window.
+    pub fn root(&self) -> &gtk::Box {
+        &self.root
+    }
+
     /// Shows the state in words.
     pub fn set(&self, text: &str, tone: Tone) {
         for t in [Tone::Online, Tone::Busy, Tone::Offline, Tone::Failed] {
@@ -195,6 +200,12 @@ impl StatusBar {
     /// The how-to-trust text, when it is shown.
     pub fn hint(&self) -> Option<String> {
         Some(self.hint.label().to_string()).filter(|h| !h.is_empty())
+    }
+
+    #[cfg(test)]
+    /// What the padlock says when hovered.
+    pub fn padlock_tooltip(&self) -> Option<String> {
+        self.info.tooltip_text().map(|t| t.to_string())
     }
 
     #[cfg(test)]

@@ -4,14 +4,14 @@
 use gtk::prelude::*;
 
 use crate::model::text::{colour_index, natural_cmp};
-use tlschat::User;
+use tlschat::wire::User;
 
 /// The user list sidebar.
 #[derive(Clone)]
 pub struct UserList {
-    pub root: gtk::Box,
-    pub heading: gtk::Label,
-    pub list: gtk::ListBox,
+    root: gtk::Box,
+    heading: gtk::Label,
+    list: gtk::ListBox,
 }
 
 impl UserList {
@@ -45,6 +45,11 @@ impl UserList {
         users
     }
 
+    /// The sidebar, to place in the window.
+    pub fn root(&self) -> &gtk::Box {
+        &self.root
+    }
+
     /// Shows `users`; `me` is our own id, marked "you".
     pub fn set_users(&self, users: &[User], me: Option<u64>) {
         self.heading.set_label(&match users.len() {
@@ -63,13 +68,19 @@ impl UserList {
     }
 
     #[cfg(test)]
-    /// Number of users shown.
-    pub fn count(&self) -> usize {
-        let mut n = 0;
-        while self.list.row_at_index(n as i32).is_some() {
-            n += 1;
+    /// The heading: "Online — 3", "Not connected".
+    pub fn heading(&self) -> String {
+        self.heading.label().to_string()
+    }
+
+    #[cfg(test)]
+    /// The nicknames shown, top to bottom.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        while let Some(row) = self.list.row_at_index(names.len() as i32) {
+            names.push(row.widget_name().to_string());
         }
-        n
+        names
     }
 
     /// Calls `f` with a nickname when its row is activated.

@@ -1,4 +1,5 @@
-//! The main window: assembles the parts and turns their signals into controller events.
+//! The main window: assembles the parts, turns their signals into [`Action`]s for the
+//! controller, and offers the few window-wide operations (titles, focus, closing).
 //!
 //! ```text
 //! ┌ header bar: tlschat · who and where ───────────────────┐
@@ -11,29 +12,30 @@
 //! └────────────────────────────────────────────────────────┘
 //! ```
 
-use async_channel::Sender;
-use gtk::prelude::*;
-use gtk::{gdk, glib};
+use std::time::Duration;
 
+use async_channel::Sender;
+use gtk::glib;
+use gtk::prelude::*;
+
+use super::action::{Action, ActionSender};
 use super::compose::Compose;
 use super::connect_bar::ConnectBar;
 use super::message_list::MessageList;
 use super::status_bar::StatusBar;
 use super::user_list::UserList;
-use crate::controller::Event;
 
-/// Every widget the controller updates.
+/// The window and its parts; the controller changes them through their methods.
 pub struct View {
-    pub window: gtk::ApplicationWindow,
-    pub subtitle: gtk::Label,
-    pub connect_bar: ConnectBar,
-    pub messages: MessageList,
-    pub users: UserList,
-    pub entry: gtk::Entry,
-    pub send: gtk::Button,
-    pub status: StatusBar,
+    window: gtk::ApplicationWindow,
+    subtitle: gtk::Label,
+    connect_bar: ConnectBar,
+    messages: MessageList,
+    users: UserList,
+    compose: Compose,
+    status: StatusBar,
     /// In the header bar of a narrow window: shows or hides the user list.
-    pub users_toggle: gtk::ToggleButton,
+    users_toggle: gtk::ToggleButton,
 }
 
 /// Below this width the user list folds away behind [`View::users_toggle`].
@@ -74,24 +76,23 @@ impl View {
         let users = UserList::new();
         let status = StatusBar::new();
         let compose = Compose::new();
-        let (entry, send) = (compose.entry.clone(), compose.send.clone());
 
         let chat = gtk::Box::new(gtk::Orientation::Vertical, 0);
         chat.add_css_class("chat-view");
-        chat.append(&messages.root);
-        chat.append(&compose.root);
+        chat.append(messages.root());
+        chat.append(compose.root());
         let paned = gtk::Paned::builder()
             .orientation(gtk::Orientation::Horizontal)
             .start_child(&chat)
-            .end_child(&users.root)
+            .end_child(users.root())
             .resize_end_child(false)
             .shrink_end_child(false)
             .vexpand(true)
             .build();
         let content = gtk::Box::new(gtk::Orientation::Vertical, 0);
-        content.append(&connect_bar.root);
+        content.append(connect_bar.root());
         content.append(&paned);
-        content.append(&status.root);
+        content.append(status.root());
         window.set_child(Some(&content));
 
         let view = View {
@@ -100,8 +101,7 @@ impl View {
             connect_bar,
             messages,
             users,
-            entry,
-            send,
+            compose,
             status,
             users_toggle,
         };
@@ -112,7 +112,7 @@ impl View {
     /// Folds the user list behind a header button when the window is narrow, so the
     /// conversation and the connection fields keep their room.
     fn fold_when_narrow(&self) {
-        let (users, toggle) = (self.users.root.clone(), self.users_toggle.clone());
+        let (users, toggle) = (self.users.root().clone(), self.users_toggle.clone());
         let apply = move |window: &gtk::ApplicationWindow| {
             let narrow = window.default_width() < NARROW;
             toggle.set_visible(narrow);
@@ -126,62 +126,96 @@ impl View {
         self.users_toggle.connect_toggled(move |_| apply(&window));
     }
 
-    /// Routes widget signals to the controller as [`Event`]s.
-    pub fn connect_events(&self, events: &Sender<Event>) {
-        let send = move |events: &Sender<Event>, event: Event| {
-            // Unbounded, so this never blocks the UI; it fails only once the loop is gone.
-            let _ = events.try_send(event);
-        };
-        let (tx, tx2) = (events.clone(), events.clone());
+    /// Sends what the user does into `events`, the client's one channel, as [`Action`]s.
+    pub fn connect_actions<E: From<Action> + 'static>(&self, events: Sender<E>) {
+        let sender = ActionSender::new(events);
+        let send = move |action: Action| sender.send(action);
+        let (button, login) = (send.clone(), send.clone());
         self.connect_bar.connect_login(
-            move || send(&tx2, Event::Button),
-            move || send(&tx, Event::Login),
+            move |fields| button(Action::Button(fields)),
+            move |fields| login(Action::Login(fields)),
         );
-        let tx = events.clone();
-        self.entry
-            .connect_activate(move |_| send(&tx, Event::Submit));
-        let tx = events.clone();
-        self.send.connect_clicked(move |_| send(&tx, Event::Submit));
-        let tx = events.clone();
-        self.messages
-            .connect_retry(move |id| send(&tx, Event::Retry(id)));
-        let tx = events.clone();
+        self.compose.connect_actions(send.clone());
+        let f = send.clone();
+        self.messages.connect_retry(move |id| f(Action::Retry(id)));
+        let f = send.clone();
         self.users
-            .connect_activated(move |nick| send(&tx, Event::Query(nick.to_string())));
-
-        let keys = gtk::EventControllerKey::new();
-        // Capture phase: Tab would otherwise move the focus before the entry sees it.
-        keys.set_propagation_phase(gtk::PropagationPhase::Capture);
-        let tx = events.clone();
-        keys.connect_key_pressed(move |_, key, _, modifiers| {
-            if modifiers.intersects(gdk::ModifierType::CONTROL_MASK | gdk::ModifierType::ALT_MASK) {
-                return glib::Propagation::Proceed;
-            }
-            let event = match key {
-                gdk::Key::Tab => Event::Complete,
-                gdk::Key::Up => Event::HistoryPrevious,
-                gdk::Key::Down => Event::HistoryNext,
-                _ => return glib::Propagation::Proceed,
-            };
-            send(&tx, event);
-            glib::Propagation::Stop
-        });
-        self.entry.add_controller(keys);
-
-        let tx = events.clone();
+            .connect_activated(move |nick| f(Action::Query(nick.to_string())));
+        let f = send.clone();
         self.window
-            .connect_is_active_notify(move |w| send(&tx, Event::Focus(w.is_active())));
-        let tx = events.clone();
+            .connect_is_active_notify(move |w| f(Action::Focus(w.is_active())));
         self.window.connect_close_request(move |_| {
-            send(&tx, Event::Close);
+            send(Action::Close);
             // The controller says goodbye to the server, then closes the window.
             glib::Propagation::Stop
         });
     }
 
-    /// Puts `text` in the message entry with the cursor at the end.
-    pub fn set_entry(&self, text: &str) {
-        self.entry.set_text(text);
-        self.entry.set_position(-1);
+    pub fn connect_bar(&self) -> &ConnectBar {
+        &self.connect_bar
+    }
+
+    pub fn messages(&self) -> &MessageList {
+        &self.messages
+    }
+
+    pub fn users(&self) -> &UserList {
+        &self.users
+    }
+
+    pub fn compose(&self) -> &Compose {
+        &self.compose
+    }
+
+    pub fn status_bar(&self) -> &StatusBar {
+        &self.status
+    }
+
+    /// Shows the window.
+    pub fn present(&self) {
+        self.window.present();
+    }
+
+    /// Whether the window is in front: notifications are only for when it is not.
+    pub fn is_active(&self) -> bool {
+        self.window.is_active()
+    }
+
+    /// The window's title (what the task bar shows) and the header's line under "tlschat".
+    pub fn set_titles(&self, title: &str, subtitle: &str) {
+        self.window.set_title(Some(title));
+        self.subtitle.set_label(subtitle);
+    }
+
+    /// Closes the window after `delay`, which gives the connection time to say goodbye.
+    pub fn close_after(&self, delay: Duration) {
+        let window = self.window.downgrade();
+        glib::timeout_add_local_once(delay, move || {
+            if let Some(window) = window.upgrade() {
+                window.destroy();
+            }
+        });
+    }
+
+    #[cfg(test)]
+    /// Whether the user list and the header button that folds it are shown (each widget's
+    /// own flag, so this works on a window never shown).
+    pub fn users_and_toggle_shown(&self) -> (bool, bool) {
+        (
+            self.users.root().get_visible(),
+            self.users_toggle.get_visible(),
+        )
+    }
+
+    #[cfg(test)]
+    /// Resizes the window, as the user would.
+    pub fn resize(&self, width: i32, height: i32) {
+        self.window.set_default_size(width, height);
+    }
+
+    #[cfg(test)]
+    /// Presses (or releases) the header button that shows the user list.
+    pub fn toggle_users(&self, active: bool) {
+        self.users_toggle.set_active(active);
     }
 }

@@ -5,8 +5,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::harness::*;
-use tlschat::client::NetEvent;
-use tlschat::ServerMsg;
+use tlschat::runtime::NetEvent;
+use tlschat::wire::ServerMsg;
 
 #[test]
 fn thirty_lines_typed_quickly_all_reach_the_room_in_order() {
@@ -14,7 +14,7 @@ fn thirty_lines_typed_quickly_all_reach_the_room_in_order() {
     require_display();
     let deadline = Instant::now() + Duration::from_secs(120);
     // Strict enough that typing 30 lines is well over the limit: 4 at once, 2 a second.
-    let mut room = Room::with_args("typing", &["--no-persist", "--rate", "2", "--burst", "4"]);
+    let mut room = TestRoom::with_args("typing", &["--no-persist", "--rate", "2", "--burst", "4"]);
     let (tester, rx) = joined_tester(&room.server, deadline);
     let window = room.launch_gui(deadline, &rx);
     let _ = Command::new("xset").args(["r", "off"]).status();
@@ -54,7 +54,7 @@ fn a_new_messages_line_marks_where_you_left_off() {
     let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     require_display();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut room = Room::new("marker");
+    let mut room = TestRoom::new("marker");
     let (tester, rx) = joined_tester(&room.server, deadline);
     let window = room.launch_gui(deadline, &rx);
     say(&tester, &rx, "seen before leaving", deadline);

@@ -10,7 +10,7 @@ fn a_newcomer_sees_the_newest_of_sixty_history_lines() {
     let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     require_display();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut room = Room::new("history");
+    let mut room = TestRoom::new("history");
     let (tester, rx) = joined_tester(&room.server, deadline);
     for i in 1..=60 {
         say(&tester, &rx, &format!("history line {i}"), deadline);
@@ -32,7 +32,7 @@ fn thirty_live_messages_are_each_drawn_as_they_arrive() {
     let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     require_display();
     let deadline = Instant::now() + Duration::from_secs(90);
-    let mut room = Room::new("live");
+    let mut room = TestRoom::new("live");
     let (tester, rx) = joined_tester(&room.server, deadline);
     room.launch_gui(deadline, &rx);
     for i in 1..=30 {
@@ -48,7 +48,7 @@ fn a_short_message_after_a_very_long_one_is_drawn() {
     let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     require_display();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut room = Room::new("tall");
+    let mut room = TestRoom::new("tall");
     let (tester, rx) = joined_tester(&room.server, deadline);
     room.launch_gui(deadline, &rx);
     for i in 1..=5 {

@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tlschat::client::{self, ClientConfig, ClientHandle, NetEvent};
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::runtime::{self, ClientConfig, ClientHandle, NetEvent};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
 /// One GUI test at a time: they share the X display, and typing goes to the focused window.
 pub static DISPLAY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -36,11 +36,20 @@ pub fn require_display() {
         std::env::var_os("DISPLAY").is_some(),
         "DISPLAY is not set: run the GUI tests under `xvfb-run -a -s '-screen 0 1280x800x24'`"
     );
-    let xdotool = Command::new("xdotool").arg("version").output();
-    assert!(
-        xdotool.is_ok_and(|o| o.status.success()),
-        "xdotool is not installed (apt-get install xdotool)"
-    );
+    // Each way this can fail says what it was: a busy machine can fail to start a process,
+    // which "not installed" would misreport.
+    match Command::new("xdotool").arg("version").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`xdotool version` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            panic!("xdotool is not installed (apt-get install xdotool)")
+        }
+        Err(e) => panic!("cannot run xdotool: {e}"),
+    }
 }
 
 /// Starts the server on a free port and returns its `HOST:PORT`.
@@ -183,10 +192,15 @@ pub fn signal(pid: u32, name: &str) {
 }
 
 /// A protocol-level participant that logs in as `tester`.
-pub fn tester(server: &str) -> (client::ClientHandle, mpsc::Receiver<NetEvent>) {
+pub fn tester(server: &str) -> (runtime::ClientHandle, mpsc::Receiver<NetEvent>) {
     let (tx, rx) = mpsc::channel();
-    let config = ClientConfig::new(server, tlschat::connect::BUNDLED_CA, "tester", None);
-    let handle = client::spawn(config, move |event| {
+    let config = ClientConfig::new(
+        server,
+        tlschat::runtime::connect::BUNDLED_CA,
+        "tester",
+        None,
+    );
+    let handle = runtime::spawn(config, move |event| {
         let _ = tx.send(event);
     });
     (handle, rx)
@@ -256,28 +270,29 @@ pub fn wait_drawn(log: &Path, deadline: Instant, what: &str, done: impl Fn(&[Dra
     }
 }
 
-/// A server in memory, a GUI joining it, and their files.
-pub struct Room {
+/// A room set up for one test: a server in memory, a GUI joining it, and their files.
+/// (Not the client's `model::Room`, which is the room as the client sees it.)
+pub struct TestRoom {
     pub server: String,
     pub reaper: Reaper,
     pub log: PathBuf,
 }
 
-impl Room {
+impl TestRoom {
     /// A room with flood control off, so the tester can post quickly.
-    pub fn new(name: &str) -> Room {
-        Room::with_args(name, &["--no-persist", "--no-flood-control"])
+    pub fn new(name: &str) -> TestRoom {
+        TestRoom::with_args(name, &["--no-persist", "--no-flood-control"])
     }
 
     /// A room whose server runs with `args`.
-    pub fn with_args(name: &str, args: &[&str]) -> Room {
+    pub fn with_args(name: &str, args: &[&str]) -> TestRoom {
         let mut reaper = Reaper(Vec::new());
         let server = start_server_with(&mut reaper, "127.0.0.1:0", args);
         let log =
             std::env::temp_dir().join(format!("tlschat-e2e-{name}-{}.log", std::process::id()));
         let _ = std::fs::remove_file(&log);
         let _ = std::fs::remove_file(drawn_file(&log));
-        Room {
+        TestRoom {
             server,
             reaper,
             log,
@@ -298,7 +313,7 @@ impl Room {
     }
 }
 
-impl Drop for Room {
+impl Drop for TestRoom {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.log);
         let _ = std::fs::remove_file(drawn_file(&self.log));

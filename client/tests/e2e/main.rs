@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harness::*;
-use tlschat::client::{self, ClientConfig, NetEvent};
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::runtime::{self, ClientConfig, NetEvent};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
 #[test]
 fn gui_sends_and_receives_through_the_real_server() {
@@ -66,22 +66,11 @@ fn gui_sends_and_receives_through_the_real_server() {
             action: false,
         })
         .expect("the tester sends");
-    let expected = "<tester> hello gui";
-    loop {
-        let transcript = std::fs::read_to_string(&log).unwrap_or_default();
-        if transcript.lines().any(|l| l.ends_with(expected)) {
-            assert!(
-                transcript.contains("<gui> hello from the gui"),
-                "{transcript}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the gui never showed {expected:?}:\n{transcript}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let transcript = wait_for_transcript(&log, "<tester> hello gui", deadline);
+    assert!(
+        transcript.contains("<gui> hello from the gui"),
+        "{transcript}"
+    );
     tester.quit();
     let _ = std::fs::remove_file(&log);
 }
@@ -102,12 +91,17 @@ fn gui_fills_the_gap_after_the_server_is_killed_and_restarted() {
     let gui_pid = launch_gui(&mut reaper, &server, &log);
     // The server keeps the place of whoever was online at the crash for the grace period,
     // so the tester comes back with its resume token, as the GUI does.
-    let resume = client::Resume::new();
+    let resume = runtime::Resume::new();
     let tester = |server: &str| {
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut config = ClientConfig::new(server, tlschat::connect::BUNDLED_CA, "tester", None);
+        let mut config = ClientConfig::new(
+            server,
+            tlschat::runtime::connect::BUNDLED_CA,
+            "tester",
+            None,
+        );
         config.resume = Some(resume.clone());
-        let handle = client::spawn(config, move |event| {
+        let handle = runtime::spawn(config, move |event| {
             let _ = tx.send(event);
         });
         (handle, rx)
@@ -116,7 +110,7 @@ fn gui_fills_the_gap_after_the_server_is_killed_and_restarted() {
     wait_for(&rx, deadline, "the tester's welcome", |e| {
         matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
     });
-    let say = |who: &client::ClientHandle, text: &str| {
+    let say = |who: &runtime::ClientHandle, text: &str| {
         who.send(&ClientMsg::Broadcast {
             message: text.into(),
             action: false,

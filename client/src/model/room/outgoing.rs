@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use tlschat::{ClientMsg, ServerMsg};
+use tlschat::wire::{ClientMsg, ServerMsg};
 
 use super::{Op, Room, Update};
 use crate::model::{Delivery, Kind, Line};
@@ -42,7 +42,7 @@ impl Room {
         let Some(pos) = self
             .outgoing
             .iter()
-            .position(|o| !o.failed && tlschat::confirm::answers(&o.msg, echo))
+            .position(|o| !o.failed && tlschat::runtime::confirm::answers(&o.msg, echo))
         else {
             return;
         };
@@ -83,6 +83,11 @@ impl Room {
         let again = self.outgoing.remove(pos);
         self.remove_outgoing_row(up, id);
         Some(again.msg)
+    }
+
+    /// The latest message that was not delivered, for `/retry`.
+    pub fn latest_failed(&self) -> Option<u64> {
+        self.outgoing.iter().rev().find(|o| o.failed).map(|o| o.id)
     }
 
     #[cfg(test)]

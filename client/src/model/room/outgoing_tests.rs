@@ -4,7 +4,7 @@
 use super::tests::{msg, welcomed};
 use super::*;
 use crate::model::{Delivery, Kind};
-use tlschat::ClientMsg;
+use tlschat::wire::ClientMsg;
 
 fn say(text: &str) -> ClientMsg {
     ClientMsg::Broadcast {

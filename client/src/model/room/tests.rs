@@ -95,15 +95,29 @@ fn history_replay_is_deduplicated_by_seq() {
         me,
         history(&[2, 3, 4, 5]),
     )));
-    // Rows before: m1 m2 welcome m4. 3 slots in before 4; 5 goes after it.
+    // Rows before: m1 m2 welcome m4. What was shown is left out; 5 goes at the end.
     assert_eq!(
         inserted(&up),
         vec![
-            (3, "<bob> m3".to_string()),
-            (5, "<bob> m5".to_string()),
-            (6, "-- Welcome, alice: nobody else is here yet".to_string()),
+            (4, "<bob> m5".to_string()),
+            (5, "-- Welcome, alice: nobody else is here yet".to_string()),
         ]
     );
+    // Replayed private messages come after the room's and may be older: they slot in.
+    let whisper = ServerMsg::Private(tlschat::wire::PrivateMessage {
+        seq: 3,
+        time: "2026-11-27T09:15:02Z".into(),
+        sender_id: 1,
+        sender_nickname: "bob".into(),
+        to_id: 7,
+        to_nickname: "alice".into(),
+        message: "psst".into(),
+        action: false,
+    });
+    let up = room.apply(whisper.clone());
+    assert_eq!(inserted(&up).len(), 1);
+    assert_eq!(inserted(&up)[0].0, 3, "between m2 (and the welcome) and m4");
+    assert!(room.apply(whisper).ops.is_empty(), "shown once");
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn a_failed_message_is_drawn_with_its_reason_and_a_retry_that_works() {
             == Some("Not delivered: sent too fast")
     });
     assert!(drawn, "{:?}", list.drawn_rows());
-    let retry = find_button(&list.root.clone().upcast(), "Retry").expect("a Retry button");
+    let retry = find_button(&list.root().clone().upcast(), "Retry").expect("a Retry button");
     assert!(retry.is_mapped() && retry.is_sensitive());
     retry.emit_clicked();
     assert!(pump_until(Duration::from_secs(5), || retried.get() == Some(7)));
@@ -77,32 +77,28 @@ fn find_button(widget: &gtk::Widget, label: &str) -> Option<gtk::Button> {
 #[gtk::test]
 fn the_counter_appears_near_the_limit_and_send_says_why_it_is_off() {
     let compose = Compose::new();
-    compose.entry.set_text("short");
+    compose.type_text("short");
     assert_eq!(compose.counter(), None);
-    assert!(compose.send.is_sensitive());
-    compose.entry.set_text(&"x".repeat(3800));
+    assert_eq!(compose.send_state(), (true, None));
+    compose.type_text(&"x".repeat(3800));
     assert_eq!(compose.counter().as_deref(), Some("3800 / 4000"));
-    assert!(compose.send.is_sensitive());
+    assert_eq!(compose.send_state(), (true, None));
     let long = "y".repeat(5000);
-    compose.entry.set_text(&long);
-    assert_eq!(compose.entry.text().chars().count(), 5000, "nothing is cut");
+    compose.type_text(&long);
+    assert_eq!(compose.text().chars().count(), 5000, "nothing is cut");
     assert_eq!(compose.counter().as_deref(), Some("5000 / 4000"));
-    assert!(!compose.send.is_sensitive());
-    let why = compose.send.tooltip_text().map(|t| t.to_string());
-    assert_eq!(
-        why.as_deref(),
-        Some("Too long to send: 5000 characters, and the limit is 4000. Shorten it by 1000.")
-    );
-    compose.entry.set_text("/me is fine again");
-    assert!(compose.send.is_sensitive());
-    assert_eq!(compose.send.tooltip_text(), None);
+    let why = "Too long to send: 5000 characters, and the limit is 4000. Shorten it by 1000.";
+    assert_eq!(compose.send_state(), (false, Some(why.to_string())));
+    compose.type_text("/me is fine again");
+    assert_eq!(compose.send_state(), (true, None));
 }
 
 #[gtk::test]
 fn the_server_field_says_what_is_wrong_and_the_button_follows_the_phase() {
+    use crate::model::connection::Button;
     use crate::view::connect_bar::ConnectBar;
     let bar = ConnectBar::new("127.0.0.1:abc", "alice");
-    let why = tlschat::address::parse_server(&bar.server.text())
+    let why = tlschat::runtime::address::parse_server(&bar.fields().server)
         .err()
         .map(|e| e.to_string());
     bar.show_server_problem(why.as_deref());
@@ -110,29 +106,33 @@ fn the_server_field_says_what_is_wrong_and_the_button_follows_the_phase() {
         bar.server_problem().as_deref(),
         Some("'abc' is not a port number: use digits, such as 127.0.0.1:8888")
     );
-    assert_eq!(bar.server.text(), "127.0.0.1:abc", "what was typed stays");
+    assert_eq!(bar.fields().server, "127.0.0.1:abc", "what was typed stays");
     bar.show_server_problem(None);
     assert_eq!(bar.server_problem(), None);
-    bar.set_button("Disconnect");
-    assert_eq!(bar.login.label().as_deref(), Some("Disconnect"));
-    assert!(!bar.login.has_css_class("suggested-action"));
-    bar.set_button("Reconnect now");
-    assert!(bar.login.has_css_class("suggested-action"));
+    bar.set_button(Button::Disconnect);
+    assert_eq!(bar.button_label(), "Disconnect");
+    assert!(!bar.button_suggested());
+    bar.set_button(Button::ReconnectNow);
+    assert_eq!(bar.button_label(), "Reconnect now");
+    assert!(bar.button_suggested());
 }
 
 #[gtk::test]
 fn a_narrow_window_folds_the_user_list_behind_a_button() {
     let app = gtk::Application::new(None::<&str>, gtk::gio::ApplicationFlags::NON_UNIQUE);
     let view = crate::view::View::new(&app, "127.0.0.1:8888", "alice");
-    // `get_visible` is each widget's own flag: the window is never shown here.
-    assert!(view.users.root.get_visible() && !view.users_toggle.get_visible());
-    view.window.set_default_size(600, 500);
-    assert!(!view.users.root.get_visible(), "folded away");
-    assert!(view.users_toggle.get_visible());
-    view.users_toggle.set_active(true);
-    assert!(view.users.root.get_visible(), "shown on demand");
-    view.window.set_default_size(1000, 680);
-    assert!(view.users.root.get_visible() && !view.users_toggle.get_visible());
+    // (users shown, toggle shown); the window is never shown here.
+    assert_eq!(view.users_and_toggle_shown(), (true, false));
+    view.resize(600, 500);
+    assert_eq!(view.users_and_toggle_shown(), (false, true), "folded away");
+    view.toggle_users(true);
+    assert_eq!(
+        view.users_and_toggle_shown(),
+        (true, true),
+        "shown on demand"
+    );
+    view.resize(1000, 680);
+    assert_eq!(view.users_and_toggle_shown(), (true, false));
 }
 
 #[gtk::test]

@@ -38,7 +38,8 @@ mod tests {
 
     #[test]
     fn pem_decoding() {
-        let der = first_certificate_der(crate::connect::BUNDLED_CA).expect("the bundled CA");
+        let der =
+            first_certificate_der(crate::runtime::connect::BUNDLED_CA).expect("the bundled CA");
         // A certificate is a DER SEQUENCE.
         assert_eq!(der.first(), Some(&0x30));
         assert_eq!(first_certificate_der(b"nothing here"), None);

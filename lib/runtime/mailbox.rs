@@ -6,12 +6,13 @@
 //! blocks the threads that queue frames.
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::io::{self, Read};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
-/// A serialized line shared by every recipient of a broadcast.
-pub type Frame = Arc<[u8]>;
+pub use crate::wire::Frame;
 
 /// Raw bytes the reader may queue before it waits for the owner: bounds a flooder's cost.
 const INCOMING_CAP: usize = 64 * 1024;
@@ -28,26 +29,73 @@ pub enum PushError {
     Overflow,
 }
 
+/// Why nothing more can be read from the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerGone {
+    /// The peer closed the connection (end of stream, or TLS's own goodbye).
+    Closed,
+    /// This side cut the connection off ([`Mailbox::abort`]).
+    Aborted,
+    /// Reading or writing failed; the error's text, for logs.
+    Failed(String),
+}
+
+impl fmt::Display for PeerGone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerGone::Closed => f.write_str("closed by peer"),
+            PeerGone::Aborted => f.write_str("connection aborted"),
+            PeerGone::Failed(detail) => f.write_str(detail),
+        }
+    }
+}
+
+/// What woke the owner; several things can be true at once.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Wake {
+    /// New complete lines may be waiting in the owner's line buffer.
+    pub input: bool,
+    /// The peer closed the connection, or reading failed.
+    pub peer_gone: Option<PeerGone>,
+    /// Someone called [`Mailbox::close`] with this bye line (may be empty).
+    pub close_requested: Option<Vec<u8>>,
+    /// The outgoing queue overflowed its budget.
+    pub overflowed: bool,
+    /// The deadline passed with nothing else to do.
+    pub timed_out: bool,
+}
+
 #[derive(Default)]
-pub(crate) struct State {
-    pub(crate) incoming: Vec<u8>,
-    pub(crate) outgoing: VecDeque<Frame>,
-    pub(crate) outgoing_bytes: usize,
-    pub(crate) peer_gone: Option<String>,
-    pub(crate) close: Option<Vec<u8>>,
-    pub(crate) overflowed: bool,
-    pub(crate) closed: bool,
+struct State {
+    incoming: Vec<u8>,
+    outgoing: VecDeque<Frame>,
+    outgoing_bytes: usize,
+    peer_gone: Option<PeerGone>,
+    close: Option<Vec<u8>>,
+    overflowed: bool,
+    closed: bool,
     /// The socket was shut down under both threads: nothing more will be read or written.
-    pub(crate) aborted: bool,
+    aborted: bool,
+}
+
+impl State {
+    fn has_work(&self) -> bool {
+        !self.incoming.is_empty()
+            || !self.outgoing.is_empty()
+            || self.peer_gone.is_some()
+            || self.close.is_some()
+            || self.overflowed
+            || self.aborted
+    }
 }
 
 /// Where other threads leave work for a connection's owner thread.
 pub struct Mailbox {
-    pub(crate) state: Mutex<State>,
-    pub(crate) owner_wakeup: Condvar,
-    pub(crate) reader_wakeup: Condvar,
-    pub(crate) budget: usize,
-    pub(crate) socket: Arc<TcpStream>,
+    state: Mutex<State>,
+    owner_wakeup: Condvar,
+    reader_wakeup: Condvar,
+    budget: usize,
+    socket: Arc<TcpStream>,
 }
 
 impl Mailbox {
@@ -61,7 +109,7 @@ impl Mailbox {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state inconsistent (every update is
         // a single push or swap), so a poisoned lock is still safe to use.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -150,7 +198,65 @@ impl Mailbox {
         true
     }
 
-    fn reader_done(&self, why: String) {
+    /// The owner's wait: sleeps until there is work or `deadline` passes, then moves the bytes
+    /// read into `input` and the queued frames into `frames`.
+    pub(crate) fn wait_for_work(
+        &self,
+        deadline: Option<Instant>,
+        input: &mut Vec<u8>,
+        frames: &mut VecDeque<Frame>,
+    ) -> Wake {
+        let mut wake = Wake::default();
+        let mut state = self.lock();
+        while !state.has_work() {
+            let Some(deadline) = deadline else {
+                state = self
+                    .owner_wakeup
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                wake.timed_out = true;
+                break;
+            }
+            state = self
+                .owner_wakeup
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        if !state.incoming.is_empty() {
+            if input.is_empty() {
+                std::mem::swap(input, &mut state.incoming);
+            } else {
+                input.extend_from_slice(&state.incoming);
+                state.incoming.clear();
+            }
+            self.reader_wakeup.notify_one();
+        }
+        std::mem::swap(frames, &mut state.outgoing);
+        state.outgoing_bytes = 0;
+        wake.overflowed = state.overflowed;
+        wake.close_requested = state.close.take();
+        if state.aborted {
+            wake.peer_gone = Some(PeerGone::Aborted);
+        }
+        if let Some(why) = &state.peer_gone {
+            wake.peer_gone = Some(why.clone());
+        }
+        wake
+    }
+
+    /// Moves the frames queued so far into `frames`.
+    pub(crate) fn take_frames(&self, frames: &mut VecDeque<Frame>) {
+        let mut state = self.lock();
+        std::mem::swap(frames, &mut state.outgoing);
+        state.outgoing_bytes = 0;
+    }
+
+    fn reader_done(&self, why: PeerGone) {
         self.lock().peer_gone.get_or_insert(why);
         self.owner_wakeup.notify_one();
     }
@@ -161,14 +267,14 @@ pub(crate) fn read_socket(socket: Arc<TcpStream>, mailbox: &Mailbox) {
     let mut chunk = [0u8; READ_CHUNK];
     loop {
         match (&*socket).read(&mut chunk) {
-            Ok(0) => return mailbox.reader_done("closed by peer".into()),
+            Ok(0) => return mailbox.reader_done(PeerGone::Closed),
             Ok(n) => {
                 if !mailbox.deliver_incoming(&chunk[..n]) {
                     return;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return mailbox.reader_done(e.to_string()),
+            Err(e) => return mailbox.reader_done(PeerGone::Failed(e.to_string())),
         }
     }
 }

@@ -2,6 +2,11 @@
 //! many lines in one read, or a line split across reads. A line longer than the limit is an
 //! error rather than a memory problem: nothing past the limit is ever buffered.
 
+use std::sync::Arc;
+
+/// One encoded line, shared by every recipient of a broadcast.
+pub type Frame = Arc<[u8]>;
+
 /// A line exceeded the limit; the stream cannot be resynchronised safely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineTooLong {

@@ -14,7 +14,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_security::general_security_profile::IdentifierType;
 use unicode_security::GeneralSecurityProfile;
 
-use crate::MAX_NICKNAME_CHARS;
+use crate::wire::MAX_NICKNAME_CHARS;
 
 /// Why a nickname was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

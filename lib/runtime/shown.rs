@@ -1,9 +1,7 @@
-//! Coming back after a dropped connection: show each message once, say when we retry, and
-//! know which goodbyes mean "do not come back by yourself".
+//! Showing each message once (PROTOCOL.md, "Coming back": clients de-duplicate by `seq`).
+//! Both clients pass every server message through [`Shown::fresh`] before drawing it.
 
-use std::time::Duration;
-
-use tlschat::ServerMsg;
+use crate::wire::ServerMsg;
 
 /// The highest message numbers already shown, so that a replay overlapping what was printed
 /// before the connection dropped never shows a message twice.
@@ -44,20 +42,10 @@ fn admit(last: &mut Option<u64>, seq: u64) -> bool {
     true
 }
 
-/// A delay for people: `0.7 s`, `3.2 s`, `42 s`.
-pub fn seconds(delay: Duration) -> String {
-    let secs = delay.as_secs_f64();
-    if secs < 10.0 {
-        format!("{secs:.1} s")
-    } else {
-        format!("{secs:.0} s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tlschat::{ChatMessage, PrivateMessage, Welcome};
+    use crate::wire::{ChatMessage, PrivateMessage, Welcome};
 
     fn message(seq: u64) -> ChatMessage {
         ChatMessage {
@@ -126,11 +114,5 @@ mod tests {
         assert!(shown.fresh(private(11)).is_some());
         assert!(shown.fresh(private(11)).is_none());
         assert!(shown.fresh(private(13)).is_some());
-    }
-
-    #[test]
-    fn delays_read_like_speech() {
-        assert_eq!(seconds(Duration::from_millis(700)), "0.7 s");
-        assert_eq!(seconds(Duration::from_millis(42_400)), "42 s");
     }
 }

@@ -212,12 +212,12 @@ pub fn seconds(text: &str, min: f64) -> Result<Duration, Bad> {
 
 /// `--server HOST:PORT` of both clients: the address to dial, with the default port.
 pub fn server_address(text: &str) -> Result<String, Bad> {
-    crate::address::parse_server(text).map_err(|e| Bad::Because(e.to_string()))
+    crate::runtime::address::parse_server(text).map_err(|e| Bad::Because(e.to_string()))
 }
 
 /// `--nickname NAME` of both clients: one the server would accept.
 pub fn nickname(text: &str) -> Result<String, Bad> {
-    crate::validate_nickname(text).map_err(|e| Bad::Because(e.to_string()))?;
+    crate::wire::validate_nickname(text).map_err(|e| Bad::Because(e.to_string()))?;
     Ok(text.to_string())
 }
 

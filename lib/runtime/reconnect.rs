@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::{ClientMsg, ServerMsg};
+use crate::wire::{ClientMsg, ServerMsg};
 
 /// What a client remembers between connections so that coming back is seamless: the
 /// server's resume token, its own id and nickname, and the last message number it saw.

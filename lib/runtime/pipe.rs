@@ -29,27 +29,12 @@ use std::time::{Duration, Instant};
 
 use native_tls::TlsStream;
 
-use crate::framing::LineBuffer;
-use crate::mailbox::read_socket;
-pub use crate::mailbox::{Frame, Mailbox, PushError};
+use crate::runtime::mailbox::read_socket;
+pub use crate::runtime::mailbox::{Frame, Mailbox, PeerGone, PushError, Wake};
+use crate::wire::framing::LineBuffer;
 
 /// Stack of a reader thread: it only moves bytes, and 10,000 of them must stay cheap.
 const READER_STACK: usize = 64 * 1024;
-
-/// What woke the owner; several things can be true at once.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Wake {
-    /// New complete lines may be waiting in [`Pipe::lines`].
-    pub input: bool,
-    /// The peer closed the connection, or reading failed (the text says how).
-    pub peer_gone: Option<String>,
-    /// Someone called [`Mailbox::close`] with this bye line (may be empty).
-    pub close_requested: Option<Vec<u8>>,
-    /// The outgoing queue overflowed its budget.
-    pub overflowed: bool,
-    /// The deadline passed with nothing else to do.
-    pub timed_out: bool,
-}
 
 /// What a TLS stream reads from and writes to.
 ///
@@ -186,64 +171,8 @@ impl Pipe {
     /// `deadline` passes. Queued frames are moved to [`Pipe::out`]; decrypted input to
     /// [`Pipe::lines`].
     pub fn wait(&mut self, deadline: Option<Instant>) -> io::Result<Wake> {
-        let mut wake = Wake::default();
-        {
-            let mut state = self.mailbox.lock();
-            loop {
-                let ready = !state.incoming.is_empty()
-                    || !state.outgoing.is_empty()
-                    || state.peer_gone.is_some()
-                    || state.close.is_some()
-                    || state.overflowed
-                    || state.aborted;
-                if ready {
-                    break;
-                }
-                match deadline {
-                    None => {
-                        state = self
-                            .mailbox
-                            .owner_wakeup
-                            .wait(state)
-                            .unwrap_or_else(|e| e.into_inner())
-                    }
-                    Some(deadline) => {
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            wake.timed_out = true;
-                            break;
-                        }
-                        state = self
-                            .mailbox
-                            .owner_wakeup
-                            .wait_timeout(state, left)
-                            .unwrap_or_else(|e| e.into_inner())
-                            .0;
-                    }
-                }
-            }
-            let transport = self.tls.get_mut();
-            if !state.incoming.is_empty() {
-                if transport.inbuf.is_empty() {
-                    std::mem::swap(&mut transport.inbuf, &mut state.incoming);
-                    transport.inpos = 0;
-                } else {
-                    transport.inbuf.extend_from_slice(&state.incoming);
-                    state.incoming.clear();
-                }
-                self.mailbox.reader_wakeup.notify_one();
-            }
-            std::mem::swap(&mut self.taken, &mut state.outgoing);
-            state.outgoing_bytes = 0;
-            wake.overflowed = state.overflowed;
-            wake.close_requested = state.close.take();
-            if state.aborted {
-                wake.peer_gone = Some("connection aborted".into());
-            }
-            if let Some(why) = &state.peer_gone {
-                wake.peer_gone = Some(why.clone());
-            }
-        }
+        let inbuf = &mut self.tls.get_mut().inbuf;
+        let mut wake = self.mailbox.wait_for_work(deadline, inbuf, &mut self.taken);
         self.move_taken_to_out();
         if !self.tls.get_ref().inbuf.is_empty() {
             wake.input = true;
@@ -255,7 +184,7 @@ impl Pipe {
     }
 
     /// Decrypts whatever the transport holds into `lines`; `Some` if the peer closed TLS.
-    fn decrypt(&mut self) -> io::Result<Option<String>> {
+    fn decrypt(&mut self) -> io::Result<Option<PeerGone>> {
         let result = self.decrypt_all();
         let transport = self.tls.get_mut();
         if transport.inbuf.is_empty() && transport.inbuf.capacity() > PLAIN_CHUNK {
@@ -264,10 +193,10 @@ impl Pipe {
         result
     }
 
-    fn decrypt_all(&mut self) -> io::Result<Option<String>> {
+    fn decrypt_all(&mut self) -> io::Result<Option<PeerGone>> {
         loop {
             match self.tls.read(&mut self.plain) {
-                Ok(0) => return Ok(Some("closed by peer".into())),
+                Ok(0) => return Ok(Some(PeerGone::Closed)),
                 Ok(n) => self.lines.extend(&self.plain[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) => return Err(e),
@@ -298,11 +227,7 @@ impl Pipe {
     }
 
     fn take_queued(&mut self) {
-        {
-            let mut state = self.mailbox.lock();
-            std::mem::swap(&mut self.taken, &mut state.outgoing);
-            state.outgoing_bytes = 0;
-        }
+        self.mailbox.take_frames(&mut self.taken);
         self.move_taken_to_out();
     }
 

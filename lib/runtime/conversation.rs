@@ -4,11 +4,11 @@
 use std::time::Instant;
 
 use super::{ClientHandle, NetEvent, KEEPALIVE, QUIT_DRAIN, SILENCE_LIMIT};
-use crate::confirm::Reconcile;
-use crate::pacing::Pacer;
-use crate::pipe::Pipe;
-use crate::reconnect::Resume;
-use crate::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
+use crate::runtime::confirm::Reconcile;
+use crate::runtime::pacing::Pacer;
+use crate::runtime::pipe::{PeerGone, Pipe};
+use crate::runtime::reconnect::Resume;
+use crate::wire::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
 
 pub(super) fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
     NetEvent::Closed {
@@ -20,7 +20,7 @@ pub(super) fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
 }
 
 /// One connection's conversation after login, and what it keeps track of.
-pub(super) struct Talk<'a> {
+pub(super) struct Conversation<'a> {
     pub(super) server: &'a str,
     pub(super) resume: Option<&'a Resume>,
     pub(super) handle: &'a ClientHandle,
@@ -28,17 +28,17 @@ pub(super) struct Talk<'a> {
     pub(super) my_id: Option<u64>,
 }
 
-impl Talk<'_> {
+impl Conversation<'_> {
     /// Updates what is tracked, then hands the message on.
     fn deliver<F: FnMut(NetEvent)>(&mut self, msg: ServerMsg, on_event: &mut F) {
         let refused = {
-            let mut link = self.handle.lock();
+            let mut outgoing = self.handle.lock();
             if let ServerMsg::Welcome(w) = &msg {
                 self.my_id = Some(w.id);
                 let pacer = Pacer::announced(w.rate, w.burst, Instant::now());
-                link.outbox.set_pacer(pacer);
+                outgoing.outbox.set_pacer(pacer);
             }
-            link.unconfirmed.observe(&msg, self.my_id)
+            outgoing.unconfirmed.observe(&msg, self.my_id)
         };
         if let Some(resume) = self.resume {
             resume.observe(&msg);
@@ -85,7 +85,7 @@ impl Talk<'_> {
             }
             let wake = match pipe.wait(Some(deadline)) {
                 Ok(w) => w,
-                Err(e) => return lost(server, bye, &e.to_string()),
+                Err(e) => return lost(server, bye, &PeerGone::Failed(e.to_string())),
             };
             if wake.input {
                 last_heard = Instant::now();
@@ -138,7 +138,7 @@ impl Talk<'_> {
                 pipe.out.extend_from_slice(&encode(&ClientMsg::Ping));
             }
             if let Err(e) = pipe.flush() {
-                return lost(server, bye, &e.to_string());
+                return lost(server, bye, &PeerGone::Failed(e.to_string()));
             }
             if let Some(why) = wake.peer_gone {
                 return lost(server, bye, &why);
@@ -147,19 +147,20 @@ impl Talk<'_> {
     }
 }
 
-impl Talk<'_> {
+impl Conversation<'_> {
     /// Writes the held messages that the pacer now allows, tracked like any other.
     fn release_held(&mut self, pipe: &mut Pipe, now: Instant) {
-        let mut link = self.handle.lock();
-        for msg in link.outbox.release(now) {
+        let mut outgoing = self.handle.lock();
+        for msg in outgoing.outbox.release(now) {
             pipe.out.extend_from_slice(&encode(&msg));
-            link.unconfirmed.sent(&msg);
+            outgoing.unconfirmed.sent(&msg);
         }
     }
 }
 
 /// The `Closed` event for a connection that ended, explained by the server's `bye` if any.
-fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent {
+fn lost(server: &str, bye: Option<(ByeCode, String)>, why: &PeerGone) -> NetEvent {
+    let detail = &why.to_string();
     match bye {
         Some((code, reason)) => {
             let retry = code.invites_reconnect();
@@ -169,7 +170,7 @@ fn lost(server: &str, bye: Option<(ByeCode, String)>, detail: &str) -> NetEvent 
                 detail,
             )
         }
-        None if detail == "connection aborted" => closed("Disconnected", false, detail),
+        None if *why == PeerGone::Aborted => closed("Disconnected", false, detail),
         None => closed(&format!("Lost the connection to {server}"), true, detail),
     }
 }

@@ -36,7 +36,7 @@ pub enum AddressError {
 
 impl fmt::Display for AddressError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let example = format!("127.0.0.1:{}", crate::DEFAULT_PORT);
+        let example = format!("127.0.0.1:{}", crate::wire::DEFAULT_PORT);
         match self {
             AddressError::Empty => write!(f, "Type the server's address, such as {example}"),
             AddressError::NoHost => write!(
@@ -55,12 +55,12 @@ impl fmt::Display for AddressError {
             AddressError::Ipv6NeedsBrackets => write!(
                 f,
                 "Put an IPv6 address in brackets, with the port after them: [::1]:{}",
-                crate::DEFAULT_PORT
+                crate::wire::DEFAULT_PORT
             ),
             AddressError::BadBrackets => write!(
                 f,
                 "After an address in brackets only a port may follow: [::1]:{}",
-                crate::DEFAULT_PORT
+                crate::wire::DEFAULT_PORT
             ),
             AddressError::BadIpv6 { host } => write!(f, "'{host}' is not an IPv6 address"),
             AddressError::BadHost { host } => {
@@ -115,7 +115,7 @@ pub fn parse_server(text: &str) -> Result<String, AddressError> {
         return Err(AddressError::BadHost { host });
     }
     let port = match port {
-        None => crate::DEFAULT_PORT,
+        None => crate::wire::DEFAULT_PORT,
         Some(port) => parse_port(port)?,
     };
     Ok(format!("{host}:{port}"))

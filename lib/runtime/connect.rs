@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use native_tls::{Certificate, HandshakeError, TlsConnector, TlsStream};
 
-use crate::certs;
-use crate::pipe::Transport;
+use crate::runtime::certs;
+use crate::runtime::pipe::Transport;
 
 /// The development CA shipped in `certs/`, trusted when no other CA is given.
-pub const BUNDLED_CA: &[u8] = include_bytes!("../certs/ca.crt");
+pub const BUNDLED_CA: &[u8] = include_bytes!("../../certs/ca.crt");
 
 /// Why a connection could not be opened. `Display` is one sentence for people; the
 /// technical detail is kept in the variant for logs.
@@ -53,7 +53,7 @@ impl fmt::Display for ConnectError {
                 write!(f, "Could not connect to {server}: unknown host")
             }
             ConnectError::Tcp { server, error } => {
-                write!(f, "Could not connect to {server}: {}", describe_io(error))
+                write!(f, "Could not connect to {server}: {}", crate::describe::io_error(error, "server"))
             }
             ConnectError::Untrusted { server, .. } => write!(
                 f,
@@ -101,23 +101,7 @@ impl ConnectError {
     }
 }
 
-/// Lower-case words for an I/O error, as people say them.
-pub fn describe_io(error: &io::Error) -> String {
-    use io::ErrorKind::*;
-    match error.kind() {
-        ConnectionRefused => "connection refused".into(),
-        ConnectionReset => "connection reset by the server".into(),
-        ConnectionAborted => "connection aborted".into(),
-        TimedOut | WouldBlock => "timed out".into(),
-        HostUnreachable => "host unreachable".into(),
-        NetworkUnreachable => "network unreachable".into(),
-        AddrNotAvailable => "address not available".into(),
-        UnexpectedEof | BrokenPipe => "the connection was closed".into(),
-        _ => error.to_string(),
-    }
-}
-
-/// A handshaken connection, ready for [`crate::pipe::Pipe::start`].
+/// A handshaken connection, ready for [`crate::runtime::pipe::Pipe::start`].
 pub struct Connected {
     pub tls: TlsStream<Transport>,
     pub peer: SocketAddr,
@@ -303,7 +287,7 @@ pub fn with_default_port(server: &str) -> String {
     if has_port {
         server.to_string()
     } else {
-        format!("{server}:{}", crate::DEFAULT_PORT)
+        format!("{server}:{}", crate::wire::DEFAULT_PORT)
     }
 }
 

@@ -1,24 +1,44 @@
-//! A client's side of one connection: a thread that owns the TLS stream, logs in, turns
-//! server lines into [`NetEvent`]s and sends what the [`ClientHandle`] queues.
+//! The client runtime, shared by the GTK client, the terminal client and the load generator:
+//! everything a client does besides drawing.
 //!
-//! The GTK client, the terminal client and the load generator all run their connections
-//! through [`spawn`]; each passes a callback that forwards events to its own loop (a glib
+//! - [`connect`] opens a verified TLS connection (with [`certs`] fingerprints and [`address`]
+//!   parsing), worded for people when it fails.
+//! - This module runs one connection on its own thread: it logs in, turns server lines into
+//!   [`NetEvent`]s and sends what the [`ClientHandle`] queues, through a [`pipe`] and its
+//!   [`mailbox`], paced to the server's flood limit by [`pacing`].
+//! - [`reconnect`] remembers what a resume needs and when to try again; [`confirm`] knows
+//!   which sent messages reached the room, so none is lost without a word.
+//!
+//! Each front end passes [`spawn`] a callback that forwards events to its own loop (a glib
 //! channel, an mpsc channel, a statistics recorder). Reconnecting is the caller's policy:
 //! [`Backoff`] computes the schedule.
+
+pub mod address;
+pub mod certs;
+pub mod clock;
+pub mod command;
+pub mod confirm;
+pub mod connect;
+mod conversation;
+pub mod mailbox;
+pub mod pacing;
+pub mod pipe;
+pub mod reconnect;
+pub mod shown;
+pub mod words;
 
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::confirm::{Reconcile, Unconfirmed};
-use crate::connect::{self, ConnectError};
-use crate::pacing::Outbox;
-use crate::pipe::{Frame, Mailbox, Pipe, PushError};
-pub use crate::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
+use self::confirm::{Reconcile, Unconfirmed};
+use self::pacing::Outbox;
+use self::pipe::{Frame, Mailbox, Pipe, PushError};
+pub use self::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
+use connect::ConnectError;
 
-mod conversation;
-use crate::{encode, ClientMsg, ErrorCode, ServerMsg, MAX_SERVER_LINE};
-use conversation::{closed, Talk};
+use crate::wire::{encode, ClientMsg, ErrorCode, ServerMsg, MAX_SERVER_LINE};
+use conversation::{closed, Conversation};
 
 /// Send a keep-alive `ping` after this long without hearing from the server.
 pub const KEEPALIVE: Duration = Duration::from_secs(30);
@@ -114,11 +134,12 @@ pub enum NetEvent {
 /// Sends messages on a connection and closes it; cheap to clone, usable from any thread.
 #[derive(Clone)]
 pub struct ClientHandle {
-    shared: Arc<Mutex<Link>>,
+    shared: Arc<Mutex<Outgoing>>,
 }
 
+/// The sending side of the current connection, shared by its handle and its thread.
 #[derive(Default)]
-struct Link {
+struct Outgoing {
     mailbox: Option<Arc<Mailbox>>,
     cancelled: bool,
     unconfirmed: Unconfirmed,
@@ -151,24 +172,24 @@ impl ClientHandle {
     /// server's announced flood limit, as soon as the limit allows. A chat message that the
     /// server never answers is reported as [`NetEvent::NotDelivered`].
     pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
-        let mut link = self.lock();
-        match &link.mailbox {
+        let mut outgoing = self.lock();
+        match &outgoing.mailbox {
             None => return Err(SendError::NotConnected),
             Some(m) if m.is_closed() => return Err(SendError::NotConnected),
-            Some(_) if link.outbox.held() >= MAX_HELD => return Err(SendError::Backlogged),
+            Some(_) if outgoing.outbox.held() >= MAX_HELD => return Err(SendError::Backlogged),
             Some(_) => {}
         }
-        if !link.outbox.admit(msg, Instant::now()) {
-            if link.outbox.held() == 1 {
+        if !outgoing.outbox.admit(msg, Instant::now()) {
+            if outgoing.outbox.held() == 1 {
                 // An empty frame writes nothing but wakes the connection thread, which then
                 // sleeps only until the held message may go.
-                link_push(&link, Frame::from(Vec::new()))?;
+                push_outgoing(&outgoing, Frame::from(Vec::new()))?;
             }
             return Ok(());
         }
         // Recorded under the same lock the connection thread takes to match the answer.
-        link_push(&link, Frame::from(encode(msg)))?;
-        link.unconfirmed.sent(msg);
+        push_outgoing(&outgoing, Frame::from(encode(msg)))?;
+        outgoing.unconfirmed.sent(msg);
         Ok(())
     }
 
@@ -179,34 +200,39 @@ impl ClientHandle {
 
     /// Queues an already encoded line (not tracked for delivery).
     pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
-        link_push(&self.lock(), frame)
+        push_outgoing(&self.lock(), frame)
     }
 
     /// Sends `quit` and closes; a connection still being made is abandoned.
     pub fn quit(&self) {
-        let mut link = self.lock();
-        link.cancelled = true;
-        if let Some(m) = &link.mailbox {
-            m.close(encode(&ClientMsg::Quit { reason: None }));
+        self.quit_with_reason(None);
+    }
+
+    /// Sends `quit` with the reason the room is told, and closes.
+    pub fn quit_with_reason(&self, reason: Option<String>) {
+        let mut outgoing = self.lock();
+        outgoing.cancelled = true;
+        if let Some(m) = &outgoing.mailbox {
+            m.close(encode(&ClientMsg::Quit { reason }));
         }
     }
 
     /// Drops the connection at once without a word, as a crash or a lost network would.
     pub fn abort(&self) {
-        let mut link = self.lock();
-        link.cancelled = true;
-        if let Some(m) = &link.mailbox {
+        let mut outgoing = self.lock();
+        outgoing.cancelled = true;
+        if let Some(m) = &outgoing.mailbox {
             m.abort();
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Link> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Outgoing> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-fn link_push(link: &Link, frame: Frame) -> Result<(), SendError> {
-    match &link.mailbox {
+fn push_outgoing(outgoing: &Outgoing, frame: Frame) -> Result<(), SendError> {
+    match &outgoing.mailbox {
         None => Err(SendError::NotConnected),
         Some(m) => m.push(frame).map_err(|e| match e {
             PushError::Closed => SendError::NotConnected,
@@ -221,7 +247,7 @@ where
     F: FnMut(NetEvent) + Send + 'static,
 {
     let handle = ClientHandle {
-        shared: Arc::new(Mutex::new(Link::default())),
+        shared: Arc::new(Mutex::new(Outgoing::default())),
     };
     let thread_handle = handle.clone();
     let spawned = thread::Builder::new()
@@ -249,10 +275,10 @@ fn run<F: FnMut(NetEvent)>(config: ClientConfig, handle: ClientHandle, mut on_ev
     };
     let mut unanswered = reconcile.take();
     {
-        let mut link = handle.lock();
-        link.mailbox = None;
-        unanswered.extend(link.unconfirmed.take());
-        unanswered.extend(link.outbox.take_held());
+        let mut outgoing = handle.lock();
+        outgoing.mailbox = None;
+        unanswered.extend(outgoing.unconfirmed.take());
+        unanswered.extend(outgoing.outbox.take_held());
     }
     let retry = matches!(closed, NetEvent::Closed { retry: true, .. });
     match &config.resume {
@@ -283,11 +309,11 @@ fn connect_and_talk<F: FnMut(NetEvent)>(
     )
     .map_err(io_error)?;
     {
-        let mut link = handle.lock();
-        if link.cancelled {
+        let mut outgoing = handle.lock();
+        if outgoing.cancelled {
             return Ok(closed("Disconnected", false, "cancelled before login"));
         }
-        link.mailbox = Some(Arc::clone(pipe.mailbox()));
+        outgoing.mailbox = Some(Arc::clone(pipe.mailbox()));
     }
     pipe.out.extend_from_slice(&encode(&config.first_message()));
     pipe.flush().map_err(io_error)?;
@@ -295,7 +321,7 @@ fn connect_and_talk<F: FnMut(NetEvent)>(
         server: config.server.clone(),
         fingerprint: connected.fingerprint,
     });
-    let mut talk = Talk {
+    let mut talk = Conversation {
         server: &config.server,
         resume: config.resume.as_ref(),
         handle,

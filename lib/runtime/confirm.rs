@@ -4,11 +4,11 @@
 //! (the echo) or with an `error`. A message still unanswered when the connection drops may or
 //! may not have arrived. It is carried over to the next connection, whose catch-up replay
 //! shows whether the room got it; whatever the replay does not show is reported as
-//! [`crate::client::NetEvent::NotDelivered`], so the user can send it again.
+//! [`crate::runtime::NetEvent::NotDelivered`], so the user can send it again.
 
 use std::collections::VecDeque;
 
-use crate::{ClientMsg, ErrorCode, ServerMsg};
+use crate::wire::{ClientMsg, ServerMsg};
 
 /// Chat messages sent on a connection and not yet answered, oldest first.
 #[derive(Debug, Default)]
@@ -35,7 +35,9 @@ impl Unconfirmed {
             ServerMsg::Private(p) if Some(p.sender_id) == my_id => {
                 self.remove_first(|sent| is_echo(sent, &p.message, p.action, Some(&p.to_nickname)))
             }
-            ServerMsg::Error { code, .. } if refuses_chat(*code) => return self.sent.pop_front(),
+            ServerMsg::Error { code, .. } if code.refuses_message() => {
+                return self.sent.pop_front()
+            }
             _ => {}
         }
         None
@@ -151,29 +153,16 @@ fn is_echo(sent: &ClientMsg, text: &str, action: bool, to: Option<&str>) -> bool
         ) => {
             message.trim() == text
                 && *a == action
-                && crate::nickname_skeleton(sent_to) == crate::nickname_skeleton(to)
+                && crate::wire::nickname_skeleton(sent_to) == crate::wire::nickname_skeleton(to)
         }
         _ => false,
     }
 }
 
-/// Errors the server sends instead of delivering a chat message.
-fn refuses_chat(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::RateLimited
-            | ErrorCode::MessageEmpty
-            | ErrorCode::MessageTooLong
-            | ErrorCode::NoSuchUser
-            | ErrorCode::NotLoggedIn
-            | ErrorCode::ServerError
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChatMessage, Welcome};
+    use crate::wire::{ChatMessage, ErrorCode, Welcome};
 
     fn say(text: &str) -> ClientMsg {
         ClientMsg::Broadcast {

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::ClientMsg;
+use crate::wire::ClientMsg;
 
 /// The share of the announced rate a client uses: network jitter can bunch messages up.
 const RATE_MARGIN: f64 = 0.9;
