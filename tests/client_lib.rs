@@ -219,7 +219,7 @@ fn a_message_lost_with_the_server_is_reported_after_reconnecting() {
         .args(["-STOP", &pid])
         .status()
         .unwrap();
-    handle.send(&said("swallowed")).unwrap();
+    let swallowed = handle.send(&said("swallowed")).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     server.kill();
     let (_, retry) = closed_reason(&rx);
@@ -233,5 +233,12 @@ fn a_message_lost_with_the_server_is_reported_after_reconnecting() {
             _ => {}
         }
     };
-    assert_eq!(lost, vec![said("swallowed")]);
+    assert_eq!(
+        lost,
+        vec![tlschat::runtime::SentMessage {
+            id: swallowed,
+            message: said("swallowed")
+        }],
+        "reported under the id it was sent with"
+    );
 }
