@@ -17,6 +17,7 @@ pub mod address;
 pub mod certs;
 pub mod clock;
 pub mod command;
+pub mod completion;
 pub mod connect;
 mod conversation;
 pub mod delivery;
