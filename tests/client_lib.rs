@@ -239,7 +239,7 @@ fn a_message_lost_with_the_server_is_reported_after_reconnecting() {
         .args(["-STOP", &pid])
         .status()
         .unwrap();
-    handle.send(&said("swallowed")).unwrap();
+    let swallowed = handle.send(&said("swallowed")).unwrap();
     // Sent means written: a message still queued in the client when the connection dies is
     // simply sent again, so wait until the frozen server has its bytes, unread.
     common::wait_until("the frozen server has the message unread", || {
@@ -257,5 +257,12 @@ fn a_message_lost_with_the_server_is_reported_after_reconnecting() {
             _ => {}
         }
     };
-    assert_eq!(lost, vec![said("swallowed")]);
+    assert_eq!(
+        lost,
+        vec![tlschat::runtime::SentMessage {
+            id: swallowed,
+            message: said("swallowed")
+        }],
+        "reported under the id it was sent with"
+    );
 }

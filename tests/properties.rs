@@ -8,7 +8,7 @@ mod common;
 
 use common::arbitrary;
 use proptest::prelude::*;
-use tlschat::runtime::confirm::{Reconcile, Unconfirmed};
+use tlschat::runtime::delivery::{MessageId, Reconcile, SentMessage, Unconfirmed};
 use tlschat::runtime::Resume;
 use tlschat::wire::framing::LineBuffer;
 use tlschat::wire::{
@@ -170,12 +170,15 @@ proptest! {
     ) {
         let resume = Resume::new();
         let mut unconfirmed = Unconfirmed::default();
-        let chat: Vec<ClientMsg> = sent
+        let chat: Vec<SentMessage> = sent
             .iter()
             .enumerate()
-            .map(|(i, text)| match i % 2 {
-                0 => ClientMsg::Broadcast { message: text.clone(), action: i % 3 == 0 },
-                _ => ClientMsg::Private { to: text.clone(), message: text.clone(), action: false },
+            .map(|(i, text)| SentMessage {
+                id: MessageId::next(),
+                message: match i % 2 {
+                    0 => ClientMsg::Broadcast { message: text.clone(), action: i % 3 == 0 },
+                    _ => ClientMsg::Private { to: text.clone(), message: text.clone(), action: false },
+                },
             })
             .collect();
         for msg in &chat {
@@ -183,14 +186,16 @@ proptest! {
         }
         let mut reconcile = Reconcile::new(chat.clone(), old_id);
         let mut my_id = None;
-        let mut lost = 0;
+        let (mut lost, mut delivered) = (0, 0);
         for msg in &conversation {
             if let ServerMsg::Welcome(w) = msg {
                 my_id = Some(w.id);
             }
             resume.observe(msg);
             unconfirmed.observe(msg, my_id);
-            lost += reconcile.observe(msg).map_or(0, |l| l.len());
+            let reconciled = reconcile.observe(msg);
+            lost += reconciled.lost.len();
+            delivered += reconciled.delivered.len();
             let times: Vec<&str> = match msg {
                 ServerMsg::Welcome(w) => w.history.iter().map(|m| m.time.as_str()).collect(),
                 ServerMsg::Message(m) => vec![&m.time],
@@ -209,7 +214,8 @@ proptest! {
         }
         // Nothing is invented or lost by the bookkeeping itself.
         prop_assert!(unconfirmed.take().len() <= chat.len());
-        prop_assert!(lost + reconcile.take().len() <= chat.len());
+        // Each carried message is found delivered, or lost, or still unchecked: exactly once.
+        prop_assert_eq!(delivered + lost + reconcile.take().len(), chat.len());
         let info = resume.snapshot();
         let seqs = conversation.iter().flat_map(|m| match m {
             ServerMsg::Welcome(w) => w.history.last().map(|m| m.seq),

@@ -3,7 +3,7 @@
 //! event from an abandoned attempt cannot be mistaken for one from the current one.
 
 use async_channel::Sender;
-use tlschat::runtime::{self, ClientConfig, ClientHandle, SendError};
+use tlschat::runtime::{self, ClientConfig, ClientHandle, MessageId, SendError};
 use tlschat::wire::ClientMsg;
 
 use crate::event::Event;
@@ -25,7 +25,7 @@ impl Network {
     }
 
     /// Queues a message for the server.
-    pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
+    pub fn send(&self, msg: &ClientMsg) -> Result<MessageId, SendError> {
         self.handle.send(msg)
     }
 

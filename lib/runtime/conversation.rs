@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::{ClientHandle, NetEvent, KEEPALIVE, QUIT_DRAIN, SILENCE_LIMIT};
-use crate::runtime::confirm::Reconcile;
+use crate::runtime::delivery::{Answer, Reconcile};
 use crate::runtime::pacing::Pacer;
 use crate::runtime::pipe::{PeerGone, Pipe};
 use crate::runtime::reconnect::Resume;
@@ -31,7 +31,7 @@ pub(super) struct Conversation<'a> {
 impl Conversation<'_> {
     /// Updates what is tracked, then hands the message on.
     fn deliver<F: FnMut(NetEvent)>(&mut self, msg: ServerMsg, on_event: &mut F) {
-        let refused = {
+        let answer = {
             let mut outgoing = self.handle.lock();
             if let ServerMsg::Welcome(w) = &msg {
                 self.my_id = Some(w.id);
@@ -43,25 +43,34 @@ impl Conversation<'_> {
         if let Some(resume) = self.resume {
             resume.observe(&msg);
         }
-        let lost = self.reconcile.observe(&msg);
-        match (refused, msg) {
+        let reconciled = self.reconcile.observe(&msg);
+        match (answer, msg) {
             (
-                Some(message),
+                Some(Answer::Refused(sent)),
                 ServerMsg::Error {
                     code,
                     message: reason,
                     retry_after_ms,
                 },
             ) => on_event(NetEvent::Refused {
-                message,
+                id: sent.id,
+                message: sent.message,
                 code,
                 reason,
                 retry_after_ms,
             }),
-            (_, msg) => on_event(NetEvent::Server(msg)),
+            (answer, msg) => {
+                on_event(NetEvent::Server(msg));
+                if let Some(Answer::Delivered(id)) = answer {
+                    on_event(NetEvent::Delivered(id));
+                }
+            }
         }
-        if let Some(lost) = lost {
-            on_event(NetEvent::NotDelivered(lost));
+        for id in reconciled.delivered {
+            on_event(NetEvent::Delivered(id));
+        }
+        if !reconciled.lost.is_empty() {
+            on_event(NetEvent::NotDelivered(reconciled.lost));
         }
     }
 
@@ -151,9 +160,9 @@ impl Conversation<'_> {
     /// Writes the held messages that the pacer now allows, tracked like any other.
     fn release_held(&mut self, pipe: &mut Pipe, now: Instant) {
         let mut outgoing = self.handle.lock();
-        for msg in outgoing.outbox.release(now) {
-            pipe.out.extend_from_slice(&encode(&msg));
-            outgoing.unconfirmed.sent(&msg);
+        for sent in outgoing.outbox.release(now) {
+            pipe.out.extend_from_slice(&encode(&sent.message));
+            outgoing.unconfirmed.sent(&sent);
         }
     }
 }

@@ -17,9 +17,10 @@ pub mod address;
 pub mod certs;
 pub mod clock;
 pub mod command;
-pub mod confirm;
+pub mod completion;
 pub mod connect;
 mod conversation;
+pub mod delivery;
 pub mod mailbox;
 pub mod pacing;
 pub mod pipe;
@@ -31,7 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use self::confirm::{Reconcile, Unconfirmed};
+pub use self::delivery::{MessageId, SentMessage};
+use self::delivery::{Reconcile, Unconfirmed};
 use self::pacing::Outbox;
 use self::pipe::{Frame, Mailbox, Pipe, PushError};
 pub use self::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
@@ -105,15 +107,19 @@ pub enum NetEvent {
     Connected { server: String, fingerprint: String },
     /// A message from the server.
     Server(ServerMsg),
+    /// A chat message this client sent reached the room: its echo (or the catch-up that
+    /// showed it) came just before, as [`NetEvent::Server`].
+    Delivered(MessageId),
     /// A line from the server this client could not understand (logged, not fatal).
     Garbled(String),
     /// Chat messages sent on a connection that dropped before the server answered them, and
     /// that the catch-up after reconnecting did not show either: most likely never
     /// delivered. Tell the user, so they can send them again.
-    NotDelivered(Vec<ClientMsg>),
+    NotDelivered(Vec<SentMessage>),
     /// The server refused a chat message this client sent (the `error` that says so comes
     /// as this event, not as [`NetEvent::Server`]): tell the user which, so they can retry.
     Refused {
+        id: MessageId,
         message: ClientMsg,
         code: ErrorCode,
         /// The server's words, for people.
@@ -170,8 +176,9 @@ impl std::fmt::Display for SendError {
 impl ClientHandle {
     /// Queues a message; it is written as soon as the connection thread wakes, or, past the
     /// server's announced flood limit, as soon as the limit allows. A chat message that the
-    /// server never answers is reported as [`NetEvent::NotDelivered`].
-    pub fn send(&self, msg: &ClientMsg) -> Result<(), SendError> {
+    /// server never answers is reported as [`NetEvent::NotDelivered`]. The id names the
+    /// message in what is later reported about it.
+    pub fn send(&self, msg: &ClientMsg) -> Result<MessageId, SendError> {
         let mut outgoing = self.lock();
         match &outgoing.mailbox {
             None => return Err(SendError::NotConnected),
@@ -179,18 +186,22 @@ impl ClientHandle {
             Some(_) if outgoing.outbox.held() >= MAX_HELD => return Err(SendError::Backlogged),
             Some(_) => {}
         }
-        if !outgoing.outbox.admit(msg, Instant::now()) {
+        let sent = SentMessage {
+            id: MessageId::next(),
+            message: msg.clone(),
+        };
+        if !outgoing.outbox.admit(&sent, Instant::now()) {
             if outgoing.outbox.held() == 1 {
                 // An empty frame writes nothing but wakes the connection thread, which then
                 // sleeps only until the held message may go.
                 push_outgoing(&outgoing, Frame::from(Vec::new()))?;
             }
-            return Ok(());
+            return Ok(sent.id);
         }
         // Recorded under the same lock the connection thread takes to match the answer.
         push_outgoing(&outgoing, Frame::from(encode(msg)))?;
-        outgoing.unconfirmed.sent(msg);
-        Ok(())
+        outgoing.unconfirmed.sent(&sent);
+        Ok(sent.id)
     }
 
     /// How many messages are held back to stay within the server's flood limits.

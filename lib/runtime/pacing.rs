@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::runtime::delivery::SentMessage;
 use crate::wire::ClientMsg;
 
 /// The share of the announced rate a client uses: network jitter can bunch messages up.
@@ -74,7 +75,7 @@ impl Pacer {
 #[derive(Debug, Default)]
 pub struct Outbox {
     pacer: Option<Pacer>,
-    held: VecDeque<ClientMsg>,
+    held: VecDeque<SentMessage>,
 }
 
 impl Outbox {
@@ -85,8 +86,8 @@ impl Outbox {
 
     /// Whether `msg` may be written now; if not, it is held until [`Outbox::release`].
     /// Nothing overtakes a held message, so the room sees them in the order they were typed.
-    pub fn admit(&mut self, msg: &ClientMsg, now: Instant) -> bool {
-        if !is_paced(msg) {
+    pub fn admit(&mut self, msg: &SentMessage, now: Instant) -> bool {
+        if !is_paced(&msg.message) {
             return true;
         }
         let Some(pacer) = &mut self.pacer else {
@@ -100,7 +101,7 @@ impl Outbox {
     }
 
     /// The held messages that may be written now, oldest first.
-    pub fn release(&mut self, now: Instant) -> Vec<ClientMsg> {
+    pub fn release(&mut self, now: Instant) -> Vec<SentMessage> {
         let mut due = Vec::new();
         while !self.held.is_empty() {
             if let Some(pacer) = &mut self.pacer {
@@ -127,7 +128,7 @@ impl Outbox {
     }
 
     /// Everything still held (never written), oldest first.
-    pub fn take_held(&mut self) -> Vec<ClientMsg> {
+    pub fn take_held(&mut self) -> Vec<SentMessage> {
         self.held.drain(..).collect()
     }
 }
@@ -143,6 +144,7 @@ pub fn is_paced(msg: &ClientMsg) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::delivery::MessageId;
 
     #[test]
     fn a_burst_then_the_announced_rate_with_a_margin() {
@@ -173,10 +175,15 @@ mod tests {
         assert!(!p.try_take(now));
     }
 
-    fn say(text: &str) -> ClientMsg {
-        ClientMsg::Broadcast {
-            message: text.into(),
-            action: false,
+    fn say(text: &str) -> SentMessage {
+        // Named by its text, so that the same text compares equal.
+        let id = text.bytes().fold(0, |n, b| n * 256 + u64::from(b));
+        SentMessage {
+            id: MessageId::for_tests(id),
+            message: ClientMsg::Broadcast {
+                message: text.into(),
+                action: false,
+            },
         }
     }
 
@@ -190,7 +197,13 @@ mod tests {
         assert!(out.admit(&say("2"), start));
         assert!(!out.admit(&say("3"), start));
         assert!(
-            out.admit(&ClientMsg::Ping, start),
+            out.admit(
+                &SentMessage {
+                    id: MessageId::for_tests(0),
+                    message: ClientMsg::Ping
+                },
+                start
+            ),
             "keep-alives are never held"
         );
         assert!(!out.admit(&say("4"), start));

@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::wire::{ClientMsg, ServerMsg};
+use crate::runtime::delivery::SentMessage;
+use crate::wire::ServerMsg;
 
 /// What a client remembers between connections so that coming back is seamless: the
 /// server's resume token, its own id and nickname, and the last message number it saw.
@@ -14,7 +15,7 @@ pub struct Resume {
     info: Arc<Mutex<ResumeInfo>>,
     /// Messages sent on a dropped connection and never answered, to be checked against the
     /// next connection's catch-up.
-    carried: Arc<Mutex<Vec<ClientMsg>>>,
+    carried: Arc<Mutex<Vec<SentMessage>>>,
 }
 
 /// A copy of what a [`Resume`] holds.
@@ -69,12 +70,12 @@ impl Resume {
     }
 
     /// Keeps unanswered messages for the next connection to check.
-    pub(crate) fn carry(&self, mut messages: Vec<ClientMsg>) {
+    pub(crate) fn carry(&self, mut messages: Vec<SentMessage>) {
         let mut carried = self.carried.lock().unwrap_or_else(|e| e.into_inner());
         carried.append(&mut messages);
     }
 
-    pub(crate) fn take_carried(&self) -> Vec<ClientMsg> {
+    pub(crate) fn take_carried(&self) -> Vec<SentMessage> {
         std::mem::take(&mut *self.carried.lock().unwrap_or_else(|e| e.into_inner()))
     }
 

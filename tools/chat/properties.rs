@@ -52,7 +52,7 @@ proptest! {
         }
         // What Tab offers comes from the room, whatever the room's names are.
         let room = names.list();
-        let (start, candidates) = editor::complete("a", 1, &room);
+        let (start, candidates) = tlschat::runtime::completion::nickname_completions("a", 1, &room);
         prop_assert_eq!(start, 0);
         for candidate in candidates {
             let offered = room.iter().any(|n| candidate == format!("{n}: "));
@@ -75,7 +75,7 @@ proptest! {
         pos in any::<usize>(),
         names in proptest::collection::vec(arbitrary::text(), 0..6),
     ) {
-        let (start, candidates) = editor::complete(&line, pos % (line.len() + 2), &names);
+        let (start, candidates) = tlschat::runtime::completion::nickname_completions(&line, pos % (line.len() + 2), &names);
         prop_assert!(start <= line.len());
         for candidate in candidates {
             prop_assert!(names.iter().any(|n| candidate.starts_with(n.as_str())));

@@ -206,16 +206,18 @@ impl Session {
             }
             NetEvent::Connected { .. } => {}
             NetEvent::Server(msg) => self.server_msg(msg),
+            // Its echo was printed just before, as the room's.
+            NetEvent::Delivered(_) => {}
             NetEvent::Garbled(detail) => {
                 self.note(&format!(
                     "! The server sent a line this client does not understand: {detail}"
                 ));
             }
             NetEvent::NotDelivered(messages) => {
-                for msg in messages {
-                    if let Some(text) = not_delivered(&msg, CONNECTION_DROPPED) {
+                for sent in messages {
+                    if let Some(text) = not_delivered(&sent.message, CONNECTION_DROPPED) {
                         self.note(&format!("! {text}; /retry sends it again"));
-                        self.refused = Some(msg);
+                        self.refused = Some(sent.message);
                     }
                 }
             }
@@ -315,7 +317,7 @@ impl Session {
             _ => Err(SendError::NotConnected),
         };
         match sent {
-            Ok(()) => {
+            Ok(_) => {
                 let held = self.handle.as_ref().map_or(0, runtime::ClientHandle::held);
                 if held > 0 {
                     self.note(&format!(

@@ -53,7 +53,7 @@ impl Controller {
             self.room.requested_nickname = nickname.clone();
             self.room.sent_password = password.is_some();
             let login = ClientMsg::Login { nickname, password };
-            if let Err(e) = self.net.as_ref().map_or(Ok(()), |n| n.send(&login)) {
+            if let Some(Err(e)) = self.net.as_ref().map(|n| n.send(&login)) {
                 self.view.status_bar().set(&e.to_string(), Tone::Failed);
             }
             return;

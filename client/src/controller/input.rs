@@ -84,10 +84,10 @@ impl Controller {
             _ => Err(tlschat::runtime::SendError::NotConnected),
         };
         match result {
-            Ok(()) => {
+            Ok(sent) => {
                 // Shown at once, as pending, until the server's echo takes its place.
                 let mut update = Update::default();
-                self.room.sending(&mut update, msg);
+                self.room.sending(&mut update, sent, msg);
                 self.show(update);
                 true
             }

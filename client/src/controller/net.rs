@@ -30,16 +30,21 @@ impl Controller {
                 self.refresh_status();
             }
             NetEvent::Server(msg) => self.on_server(msg),
+            NetEvent::Delivered(sent) => {
+                let mut update = Update::default();
+                self.room.delivered(&mut update, sent);
+                self.show(update);
+            }
             NetEvent::Garbled(detail) => {
                 eprintln!("client: ignored a line from the server: {detail}")
             }
             NetEvent::NotDelivered(messages) => {
                 let mut update = Update::default();
-                for msg in messages {
-                    if self.room.failed(&mut update, &msg, CONNECTION_DROPPED) {
+                for sent in messages {
+                    if self.room.failed(&mut update, sent.id, CONNECTION_DROPPED) {
                         continue;
                     }
-                    if let Some(text) = not_delivered(&msg, CONNECTION_DROPPED) {
+                    if let Some(text) = not_delivered(&sent.message, CONNECTION_DROPPED) {
                         self.room
                             .local(&mut update, Line::error(SystemTime::now(), text));
                     }
@@ -51,14 +56,15 @@ impl Controller {
                 self.show(update);
             }
             NetEvent::Refused {
-                message,
+                id,
                 code,
                 reason,
                 retry_after_ms,
+                ..
             } => {
                 let mut update = Update::default();
                 let why = refusal_reason(code, &reason);
-                if self.room.failed(&mut update, &message, &why) {
+                if self.room.failed(&mut update, id, &why) {
                     self.view.status_bar().set(
                         &format!("A message was not delivered ({why}): press Retry beside it"),
                         Tone::Failed,

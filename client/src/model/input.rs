@@ -1,5 +1,7 @@
 //! The message entry's memory: Up/Down recall what was sent, Tab completes nicknames.
 
+use tlschat::runtime::completion::nickname_completions;
+
 /// Lines the user sent, for Up/Down recall, like a shell's. (Not the room's history, which
 /// the server keeps: this is only what was typed here.)
 #[derive(Debug, Default)]
@@ -68,6 +70,7 @@ struct Cycle {
     head: String,
     /// Entry text after the cursor.
     tail: String,
+    /// Each as it goes in, with what follows it (`name: ` or `name `).
     matches: Vec<String>,
     index: usize,
     /// The text we put in the entry; if it changed since, a new completion starts.
@@ -87,27 +90,16 @@ impl Completer {
             cycle.index = (cycle.index + 1) % cycle.matches.len();
             return Some(Self::fill(cycle));
         }
-        let cursor = floor_char_boundary(text, cursor);
-        let (before, tail) = text.split_at(cursor);
-        let start = before
-            .rfind(char::is_whitespace)
-            .map(|i| i + before[i..].chars().next().map_or(1, char::len_utf8))
-            .unwrap_or(0);
-        let (head, word) = before.split_at(start);
-        if word.is_empty() {
-            return None;
-        }
-        let key = word.to_lowercase();
-        let mut matches: Vec<String> = names
-            .iter()
-            .filter(|n| n.to_lowercase().starts_with(&key))
-            .cloned()
-            .collect();
+        let (start, matches) = nickname_completions(text, cursor, names);
         if matches.is_empty() {
             self.last = None;
             return None;
         }
-        matches.sort_by_key(|n| n.to_lowercase());
+        let cursor = floor_char_boundary(text, cursor);
+        let (head, tail) = (
+            text.get(..start).unwrap_or(""),
+            text.get(cursor..).unwrap_or(""),
+        );
         let mut cycle = Cycle {
             head: head.to_string(),
             tail: tail.to_string(),
@@ -121,10 +113,8 @@ impl Completer {
     }
 
     fn fill(cycle: &mut Cycle) -> (String, usize) {
-        // At the start of a line a completed nickname addresses someone, as in IRC.
-        let suffix = if cycle.head.is_empty() { ": " } else { " " };
         let tail = cycle.tail.trim_start();
-        let before = format!("{}{}{}", cycle.head, cycle.matches[cycle.index], suffix);
+        let before = format!("{}{}", cycle.head, cycle.matches[cycle.index]);
         let text = format!("{before}{tail}");
         cycle.produced = text.clone();
         (text, before.len())

@@ -112,14 +112,6 @@ impl Room {
         let Some(msg) = self.shown.fresh(msg) else {
             return up;
         };
-        let own_echo = match &msg {
-            ServerMsg::Message(m) => self.is_me(m.sender_id, &m.sender_nickname),
-            ServerMsg::Private(p) => self.is_me(p.sender_id, &p.sender_nickname),
-            _ => false,
-        };
-        if own_echo {
-            self.echoed(&mut up, &msg);
-        }
         match msg {
             ServerMsg::Welcome(w) => self.welcome(&mut up, w),
             ServerMsg::Message(m) => {

@@ -1,10 +1,12 @@
 //! The user's own messages between Enter and the server's echo: shown at once as pending,
 //! then replaced by the echo (in the room's order), or marked as not delivered with a Retry.
-//! Nothing typed disappears without a trace.
+//! Nothing typed disappears without a trace. Which is which the client runtime says, by the
+//! [`MessageId`] it gave each message; this only draws it.
 
 use std::time::SystemTime;
 
-use tlschat::wire::{ClientMsg, ServerMsg};
+use tlschat::runtime::MessageId;
+use tlschat::wire::ClientMsg;
 
 use super::{Op, Room, Update};
 use crate::model::{Delivery, Kind, Line};
@@ -12,7 +14,10 @@ use crate::model::{Delivery, Kind, Line};
 /// A message shown before the room has it.
 #[derive(Debug)]
 pub(super) struct Outgoing {
+    /// The row's id, for its Retry button.
     id: u64,
+    /// What the runtime calls it.
+    sent: MessageId,
     msg: ClientMsg,
     time: SystemTime,
     failed: bool,
@@ -21,7 +26,7 @@ pub(super) struct Outgoing {
 impl Room {
     /// Shows `msg`, just handed to the connection, as pending; returns its id (`None` for
     /// what is not a chat message).
-    pub fn sending(&mut self, up: &mut Update, msg: ClientMsg) -> Option<u64> {
+    pub fn sending(&mut self, up: &mut Update, sent: MessageId, msg: ClientMsg) -> Option<u64> {
         let time = SystemTime::now();
         self.next_outgoing += 1;
         let id = self.next_outgoing;
@@ -30,6 +35,7 @@ impl Room {
         up.ops.push(Op::Insert(index, line));
         self.outgoing.push(Outgoing {
             id,
+            sent,
             msg,
             time,
             failed: false,
@@ -37,13 +43,9 @@ impl Room {
         Some(id)
     }
 
-    /// The server echoed one of our messages: its pending line gives way to the echo.
-    pub(super) fn echoed(&mut self, up: &mut Update, echo: &ServerMsg) {
-        let Some(pos) = self
-            .outgoing
-            .iter()
-            .position(|o| !o.failed && tlschat::runtime::confirm::answers(&o.msg, echo))
-        else {
+    /// One of our messages reached the room: its pending line gives way to the echo.
+    pub fn delivered(&mut self, up: &mut Update, sent: MessageId) {
+        let Some(pos) = self.outgoing.iter().position(|o| o.sent == sent) else {
             return;
         };
         let done = self.outgoing.remove(pos);
@@ -51,13 +53,13 @@ impl Room {
         up.delivered = true;
     }
 
-    /// The server refused `msg`, or the connection lost it: its line says so, with a Retry.
-    /// False when no pending line shows it (the caller then says so on its own line).
-    pub fn failed(&mut self, up: &mut Update, msg: &ClientMsg, reason: &str) -> bool {
+    /// The server refused a message, or the connection lost it: its line says so, with a
+    /// Retry. False when no pending line shows it (the caller then says so on its own line).
+    pub fn failed(&mut self, up: &mut Update, sent: MessageId, reason: &str) -> bool {
         let Some(pos) = self
             .outgoing
             .iter()
-            .position(|o| !o.failed && o.msg == *msg)
+            .position(|o| !o.failed && o.sent == sent)
         else {
             return false;
         };
@@ -68,7 +70,7 @@ impl Room {
         };
         let (Some(index), Some(line)) = (
             self.timeline.outgoing_index(id),
-            self.outgoing_line(msg, time, delivery),
+            self.outgoing_line(&self.outgoing[pos].msg, time, delivery),
         ) else {
             return false;
         };

@@ -4,6 +4,7 @@
 use super::tests::{msg, welcomed};
 use super::*;
 use crate::model::{Delivery, Kind};
+use tlschat::runtime::MessageId;
 use tlschat::wire::ClientMsg;
 
 fn say(text: &str) -> ClientMsg {
@@ -18,8 +19,9 @@ fn a_sent_message_is_pending_until_its_echo_takes_its_place() {
     // Welcomed as alice (id 3) with two rows already shown (the welcome notice, bob's m1).
     let mut room = welcomed(vec![]);
     let mut up = Update::default();
+    let sent = MessageId::next();
     let id = room
-        .sending(&mut up, say("hello "))
+        .sending(&mut up, sent, say("hello "))
         .expect("a chat message");
     let Some(Op::Insert(at, line)) = up.ops.first() else {
         panic!("no pending line: {:?}", up.ops)
@@ -32,15 +34,18 @@ fn a_sent_message_is_pending_until_its_echo_takes_its_place() {
     // now, and our echo then lands after it, where the room's order puts it.
     let up = room.apply(msg(7, 1, "bob", "meanwhile"));
     assert!(matches!(up.ops.as_slice(), [Op::Insert(i, _)] if *i == pending_at + 1));
+    // The runtime reports the echo, then that it was the echo of this message.
     let up = room.apply(msg(8, 3, "alice", "hello"));
     match up.ops.as_slice() {
-        [Op::Remove(removed), Op::Insert(i, echo)] => {
-            assert_eq!(*removed, pending_at);
-            assert_eq!(*i, pending_at + 1);
+        [Op::Insert(i, echo)] => {
+            assert_eq!(*i, pending_at + 2);
             assert_eq!(echo.delivery, Delivery::Shown);
         }
         ops => panic!("{ops:?}"),
     }
+    let mut up = Update::default();
+    room.delivered(&mut up, sent);
+    assert_eq!(up.ops, vec![Op::Remove(pending_at)]);
     assert!(up.delivered);
     assert_eq!(room.pending(), 0);
 }
@@ -49,10 +54,11 @@ fn a_sent_message_is_pending_until_its_echo_takes_its_place() {
 fn a_refused_message_keeps_its_text_and_can_be_retried() {
     let mut room = welcomed(vec![]);
     let mut up = Update::default();
-    room.sending(&mut up, say("one"));
-    let two = room.sending(&mut up, say("two")).expect("an id");
+    room.sending(&mut up, MessageId::next(), say("one"));
+    let sent_two = MessageId::next();
+    let two = room.sending(&mut up, sent_two, say("two")).expect("an id");
     let mut up = Update::default();
-    assert!(room.failed(&mut up, &say("two"), "sent too fast"));
+    assert!(room.failed(&mut up, sent_two, "sent too fast"));
     let Some(Op::Replace(_, line)) = up.ops.first() else {
         panic!("not marked: {:?}", up.ops)
     };
@@ -69,7 +75,7 @@ fn a_refused_message_keeps_its_text_and_can_be_retried() {
         "!! Not delivered (sent too fast): <alice> two"
     );
     assert!(
-        !room.failed(&mut Update::default(), &say("three"), "x"),
+        !room.failed(&mut Update::default(), MessageId::next(), "x"),
         "never sent"
     );
     let mut up = Update::default();
