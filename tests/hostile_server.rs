@@ -15,8 +15,8 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use tlschat::wire::{encode, ServerMsg, User};
 
-use common::arbitrary;
 use common::chat::Chat;
+use tlschat_strategies as arbitrary;
 
 /// How many generated messages the server sends.
 const MESSAGES: usize = 400;

@@ -6,7 +6,6 @@
 
 mod common;
 
-use common::arbitrary;
 use proptest::prelude::*;
 use tlschat::runtime::delivery::{MessageId, Reconcile, SentMessage, Unconfirmed};
 use tlschat::runtime::Resume;
@@ -14,6 +13,7 @@ use tlschat::wire::framing::LineBuffer;
 use tlschat::wire::{
     decode_client, decode_server, encode, ChatMessage, ClientMsg, ServerMsg, MAX_LINE,
 };
+use tlschat_strategies as arbitrary;
 
 fn lines_of(chunks: &[Vec<u8>], limit: usize) -> Result<Vec<Vec<u8>>, ()> {
     let mut buf = LineBuffer::new(limit);

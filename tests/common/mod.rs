@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
-pub mod arbitrary;
 pub mod chat;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,9 +1,7 @@
 //! Property tests: whatever the server sends, the terminal client neither panics nor prints
 //! anything a terminal would obey, and no line can pass for another kind of line.
 
-// The strategies are shared with tests/ and the GTK client; a binary reaches a test helper only by path.
-#[path = "../../tests/common/arbitrary.rs"]
-mod arbitrary;
+use tlschat_strategies as arbitrary;
 
 use proptest::prelude::*;
 use tlschat::wire::ServerMsg;

@@ -2,8 +2,7 @@
 //! the view could not apply (issue 9, item 9). Kept in its own file, apart from the model's
 //! other tests.
 
-#[path = "../../../tests/common/arbitrary.rs"]
-mod arbitrary;
+use tlschat_strategies as arbitrary;
 
 use proptest::prelude::*;
 use tlschat::wire::ServerMsg;

@@ -1,10 +1,8 @@
 //! Proptest strategies for everything a server can send, with hostile text in every field.
 //!
-//! Shared by every client-side property test (tests/ through `common::arbitrary`, the
-//! terminal client's and the GTK client's unit tests, which include this file by path): a
-//! client must never fall over on server data (issue 9, item 9).
-
-#![allow(dead_code)] // each includer uses a different subset
+//! Shared by every client-side property test (tests/, the terminal client's and the GTK
+//! client's unit tests): a client must never fall over on server data. A crate of its own,
+//! used only as a dev-dependency, so each of them can reach it without a path trick.
 
 use proptest::prelude::*;
 use tlschat::wire::{
