@@ -44,7 +44,7 @@ pub struct Idle {
     pub connect_rate: Option<f64>,
 }
 
-pub struct Shared {
+pub struct IdleRun {
     pub protocol: Protocol,
     pub count: usize,
     /// When connection `i` may start with an offered rate: `start + i / rate`.
@@ -67,7 +67,7 @@ pub struct Shared {
     pub stop: AtomicBool,
 }
 
-impl Shared {
+impl IdleRun {
     pub fn fail(&self, id: usize, why: String) {
         self.failed.fetch_add(1, Ordering::Relaxed);
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,7 +81,7 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
     let (count, probes, batch) = (idle.connections, idle.probes, idle.batch);
     let before = target.usage();
     let ramp_start = Instant::now();
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(IdleRun {
         protocol: idle.protocol,
         count,
         schedule: idle.connect_rate.map(|rate| (ramp_start, rate)),
@@ -273,7 +273,7 @@ pub fn spawn_thread(
 }
 
 /// Waits until no bytes have arrived for half a second.
-fn wait_for_quiet(shared: &Shared, deadline: Instant, progress: &mut Progress) {
+fn wait_for_quiet(shared: &IdleRun, deadline: Instant, progress: &mut Progress) {
     let mut last = shared.bytes.load(Ordering::Relaxed);
     let mut quiet_since = Instant::now();
     while quiet_since.elapsed() < Duration::from_millis(500) && Instant::now() < deadline {

@@ -81,19 +81,19 @@ enum State {
 
 /// One client's side of the conversation.
 #[derive(Debug)]
-pub struct Session {
+pub struct IrcState {
     state: State,
 }
 
-impl Default for Session {
+impl Default for IrcState {
     fn default() -> Self {
-        Session::new()
+        IrcState::new()
     }
 }
 
-impl Session {
-    pub fn new() -> Session {
-        Session {
+impl IrcState {
+    pub fn new() -> IrcState {
+        IrcState {
             state: State::Registering,
         }
     }
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn registers_joins_and_enters_the_room() {
-        let mut s = Session::new();
+        let mut s = IrcState::new();
         let mut out = Vec::new();
         // A 366 before registering, or for another channel, is not the end of our join.
         assert_eq!(s.handle(b":srv 366 b1 #bench :End", &mut out), None);
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn answers_ping_with_its_token() {
-        let mut s = Session::new();
+        let mut s = IrcState::new();
         let mut out = Vec::new();
         assert_eq!(s.handle(b"PING :LAG123", &mut out), None);
         assert_eq!(s.handle(b":srv PING srv", &mut out), None);
@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn channel_messages_are_deliveries_and_the_rest_is_not() {
-        let mut s = Session::new();
+        let mut s = IrcState::new();
         let mut out = Vec::new();
         let got = s.handle(b":b3!~b3@127.0.0.1 PRIVMSG #bench :b 3 5 77 xx", &mut out);
         assert_eq!(got, Some(Event::Message(Cow::Borrowed("b 3 5 77 xx"))));
@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn errors_and_garbage_are_reported() {
-        let mut s = Session::new();
+        let mut s = IrcState::new();
         let mut out = Vec::new();
         assert_eq!(
             s.handle(b":srv 433 * b1 :Nickname already in use", &mut out),

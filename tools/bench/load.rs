@@ -16,7 +16,7 @@ use tlschat::wire::{ClientMsg, ServerMsg};
 
 use crate::args::Protocol;
 use crate::pipe_client;
-use crate::record::{self, Outcome, Seen, Shared};
+use crate::record::{self, Outcome, Records, Seen};
 use crate::{now_nanos, Progress, Target};
 
 /// The workload.
@@ -63,7 +63,7 @@ impl Client {
 /// Runs the workload against `target` until done or `deadline`; returns the JSON report.
 pub fn run(load: &Load, target: &Target, deadline: Instant) -> Result<Value, String> {
     let n = load.clients;
-    let shared = Arc::new(Shared::new(load));
+    let shared = Arc::new(Records::new(load));
     let mut progress = Progress::new();
     let login_start = Instant::now();
     let mut clients = Vec::with_capacity(n);
@@ -129,7 +129,7 @@ pub fn run(load: &Load, target: &Target, deadline: Instant) -> Result<Value, Str
     Ok(record::report(load, &shared, &outcome))
 }
 
-fn connect(i: usize, protocol: Protocol, target: &Target, shared: &Arc<Shared>) -> Client {
+fn connect(i: usize, protocol: Protocol, target: &Target, shared: &Arc<Records>) -> Client {
     let shared = Arc::clone(shared);
     match protocol {
         Protocol::Tlschat => {
@@ -153,7 +153,7 @@ pub fn nick(i: usize) -> String {
     format!("b{i}")
 }
 
-fn on_event(shared: &Shared, i: usize, event: NetEvent) {
+fn on_event(shared: &Records, i: usize, event: NetEvent) {
     match event {
         NetEvent::Server(ServerMsg::Message(m)) => shared.note(i, Seen::Message(&m.message)),
         NetEvent::Server(ServerMsg::Welcome(_)) => shared.note(i, Seen::InRoom),
@@ -166,7 +166,7 @@ fn on_event(shared: &Shared, i: usize, event: NetEvent) {
 }
 
 fn wait_for_logins(
-    shared: &Shared,
+    shared: &Records,
     count: usize,
     deadline: Instant,
     progress: &mut Progress,
@@ -221,7 +221,7 @@ fn start_sender(
     i: usize,
     client: Client,
     load: &Load,
-    shared: &Arc<Shared>,
+    shared: &Arc<Records>,
 ) -> Result<thread::JoinHandle<()>, String> {
     let (messages, rate, size, clients) = (load.messages, load.rate, load.size, load.clients);
     let protocol = load.protocol;

@@ -16,7 +16,7 @@ use tlschat::runtime::pipe::{Frame, Mailbox, Pipe};
 use tlschat::runtime::{KEEPALIVE, SILENCE_LIMIT};
 
 use crate::args::Protocol;
-use crate::proto::{Event, Session};
+use crate::proto::{Event, ProtocolState};
 use crate::record::Seen;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,12 +30,12 @@ const QUIT_DRAIN: Duration = Duration::from_secs(2);
 /// Sends on a connection and closes it; cheap to clone.
 #[derive(Clone)]
 pub struct Handle {
-    link: Arc<Mutex<Link>>,
+    link: Arc<Mutex<HandleState>>,
     protocol: Protocol,
 }
 
 #[derive(Default)]
-struct Link {
+struct HandleState {
     mailbox: Option<Arc<Mailbox>>,
     cancelled: bool,
 }
@@ -58,7 +58,7 @@ impl Handle {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Link> {
+    fn lock(&self) -> MutexGuard<'_, HandleState> {
         self.link.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -115,7 +115,7 @@ fn talk<F: FnMut(Seen)>(
     if let Err(e) = flush_lines(&mut pipe) {
         return format!("sending the login: {e}");
     }
-    let mut session = Session::new(protocol);
+    let mut session = ProtocolState::new(protocol);
     let mut last_heard = Instant::now();
     let mut pinged = false;
     let mut closing: Option<String> = None;

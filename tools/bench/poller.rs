@@ -12,9 +12,9 @@ use native_tls::{TlsConnector, TlsStream};
 use tlschat::runtime::pipe::Transport;
 use tlschat::wire::framing::LineBuffer;
 
-use crate::idle::Shared;
+use crate::idle::IdleRun;
 use crate::now_nanos;
-use crate::proto::{Event, Session};
+use crate::proto::{Event, ProtocolState};
 
 /// Welcome lines list everyone online, so they outgrow the protocol's line limit in a big
 /// room; this tool only needs to find the line ends.
@@ -25,13 +25,13 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 pub struct Conn {
     id: usize,
     tls: TlsStream<Transport>,
-    session: Session,
+    protocol: ProtocolState,
     lines: LineBuffer,
     last_write: Instant,
 }
 
 /// A connector: takes the next client number, connects, logs in, hands the socket over.
-pub fn connect_all(addr: &str, pollers: &[Sender<Conn>], shared: &Shared, deadline: Instant) {
+pub fn connect_all(addr: &str, pollers: &[Sender<Conn>], shared: &IdleRun, deadline: Instant) {
     // One connector for all: building one costs more CPU than a handshake.
     let connector =
         match tlschat::runtime::connect::connector(tlschat::runtime::connect::BUNDLED_CA) {
@@ -84,7 +84,7 @@ fn open(
     id: usize,
     connector: &TlsConnector,
     addr: &str,
-    shared: &Shared,
+    shared: &IdleRun,
     deadline: Instant,
 ) -> Result<Conn, String> {
     // The transport's handshake deadline also bounds later reads: make it the run's end.
@@ -101,14 +101,14 @@ fn open(
     Ok(Conn {
         id,
         tls,
-        session: Session::new(shared.protocol),
+        protocol: ProtocolState::new(shared.protocol),
         lines: LineBuffer::new(BIG_LINE),
         last_write: Instant::now(),
     })
 }
 
 /// A poller: owns its connections and reads whatever arrives on them.
-pub fn poll(inbox: &Receiver<Conn>, shared: &Shared) -> io::Result<()> {
+pub fn poll(inbox: &Receiver<Conn>, shared: &IdleRun) -> io::Result<()> {
     // SAFETY: plain system calls on a descriptor this function owns and closes.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if epoll < 0 {
@@ -168,7 +168,7 @@ pub fn poll(inbox: &Receiver<Conn>, shared: &Shared) -> io::Result<()> {
 }
 
 /// Reads and handles everything available on one connection; drops it if it closed.
-fn service(conns: &mut HashMap<u64, Conn>, id: u64, chunk: &mut [u8], shared: &Shared) {
+fn service(conns: &mut HashMap<u64, Conn>, id: u64, chunk: &mut [u8], shared: &IdleRun) {
     let Some(conn) = conns.get_mut(&id) else {
         return;
     };
@@ -193,7 +193,7 @@ fn service(conns: &mut HashMap<u64, Conn>, id: u64, chunk: &mut [u8], shared: &S
     }
 }
 
-fn handle_lines(conn: &mut Conn, shared: &Shared) -> Result<(), String> {
+fn handle_lines(conn: &mut Conn, shared: &IdleRun) -> Result<(), String> {
     let mut replies = Vec::new();
     loop {
         let line = match conn.lines.next_line() {
@@ -201,7 +201,7 @@ fn handle_lines(conn: &mut Conn, shared: &Shared) -> Result<(), String> {
             Ok(None) => break,
             Err(_) => return Err("a line longer than 64 MiB".into()),
         };
-        match conn.session.handle(line, &mut replies) {
+        match conn.protocol.handle(line, &mut replies) {
             Some(Event::InRoom) => {
                 shared.welcomed.fetch_add(1, Ordering::Relaxed);
             }

@@ -26,24 +26,24 @@ pub enum Event<'a> {
 
 /// One connection's protocol state.
 #[derive(Debug)]
-pub enum Session {
+pub enum ProtocolState {
     Tlschat,
-    Irc(irc::Session),
+    Irc(irc::IrcState),
 }
 
-impl Session {
-    pub fn new(protocol: Protocol) -> Session {
+impl ProtocolState {
+    pub fn new(protocol: Protocol) -> ProtocolState {
         match protocol {
-            Protocol::Tlschat => Session::Tlschat,
-            Protocol::Irc => Session::Irc(irc::Session::new()),
+            Protocol::Tlschat => ProtocolState::Tlschat,
+            Protocol::Irc => ProtocolState::Irc(irc::IrcState::new()),
         }
     }
 
     /// Handles one line from the server (without its line end); replies go to `out`.
     pub fn handle<'a>(&mut self, line: &'a [u8], out: &mut Vec<u8>) -> Option<Event<'a>> {
         match self {
-            Session::Tlschat => tlschat_line(line, out),
-            Session::Irc(irc) => irc.handle(line, out),
+            ProtocolState::Tlschat => tlschat_line(line, out),
+            ProtocolState::Irc(irc) => irc.handle(line, out),
         }
     }
 }
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn tlschat_lines_mean_the_same_events() {
-        let mut s = Session::new(Protocol::Tlschat);
+        let mut s = ProtocolState::new(Protocol::Tlschat);
         let mut out = Vec::new();
         let ping = encode(&ServerMsg::Ping);
         assert_eq!(s.handle(ping.trim_ascii_end(), &mut out), None);
@@ -132,7 +132,7 @@ mod tests {
     fn tlschat_server_encodings_match_the_shortcuts() {
         // The join and welcome shortcuts read the start of the line: check it against what
         // the server's encoder writes.
-        let mut s = Session::new(Protocol::Tlschat);
+        let mut s = ProtocolState::new(Protocol::Tlschat);
         let mut out = Vec::new();
         let join = encode(&ServerMsg::Join {
             time: "t".into(),

@@ -31,7 +31,7 @@ pub enum Seen<'a> {
     Closed(String),
 }
 
-pub struct Shared {
+pub struct Records {
     pub protocol: Protocol,
     records: Vec<Mutex<Record>>,
     pub welcomed: AtomicUsize,
@@ -40,10 +40,10 @@ pub struct Shared {
     pub send_failures: AtomicU64,
 }
 
-impl Shared {
-    pub fn new(load: &Load) -> Shared {
+impl Records {
+    pub fn new(load: &Load) -> Records {
         let n = load.clients;
-        Shared {
+        Records {
             protocol: load.protocol,
             records: (0..n)
                 .map(|_| {
@@ -132,7 +132,7 @@ pub struct Outcome {
     pub after: Option<crate::procfs::Usage>,
 }
 
-pub fn report(load: &Load, shared: &Shared, run: &Outcome) -> Value {
+pub fn report(load: &Load, shared: &Records, run: &Outcome) -> Value {
     let expected = run.expected;
     let (mut received, mut distinct, mut duplicates, mut reordered, mut strays) = (0, 0, 0, 0, 0);
     let mut latencies = Vec::with_capacity(expected as usize);
@@ -227,13 +227,13 @@ mod tests {
 
     #[test]
     fn irc_expects_no_echo_and_counts_one_as_unexpected() {
-        let irc = Shared::new(&load(Protocol::Irc, 3, 2));
+        let irc = Records::new(&load(Protocol::Irc, 3, 2));
         assert_eq!(irc.expected(2), 3 * 2 * 2);
         assert_eq!(
-            Shared::new(&load(Protocol::Tlschat, 3, 2)).expected(2),
+            Records::new(&load(Protocol::Tlschat, 3, 2)).expected(2),
             3 * 3 * 2
         );
-        assert_eq!(Shared::new(&load(Protocol::Irc, 1, 5)).expected(5), 0);
+        assert_eq!(Records::new(&load(Protocol::Irc, 1, 5)).expected(5), 0);
         // Client 0 receives everything from 1 and 2, then its own message 0.
         for sender in 1..3 {
             for number in 0..2 {

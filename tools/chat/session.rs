@@ -4,21 +4,17 @@
 use std::ops::ControlFlow;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use tlschat::runtime::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume, SendError};
+use tlschat::runtime::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume};
 use tlschat::wire::{ByeCode, ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
 use crate::output::Output;
 use crate::{editor, read_input, render, safe, Event};
-use tlschat::runtime::command::{self, Command, COMMANDS};
-use tlschat::runtime::words::{
-    not_delivered, refusal_reason, CONNECTION_DROPPED, NOTHING_TO_RETRY,
-};
+use tlschat::runtime::words::{not_delivered, refusal_reason, CONNECTION_DROPPED};
 
-/// How long to wait for the server to close after we said `quit`.
-const QUIT_GRACE: Duration = Duration::from_secs(2);
+mod typed;
 
 /// Everything the client remembers while it runs.
 pub struct Session {
@@ -278,74 +274,6 @@ impl Session {
                 missed.from, missed.to
             ));
         }
-    }
-
-    fn command(&mut self, line: &str) {
-        let Some(command) = command::parse(line) else {
-            return;
-        };
-        let msg = match command {
-            Command::Nick(nickname) => match tlschat::wire::validate_nickname(&nickname) {
-                Ok(()) => ClientMsg::Login {
-                    nickname,
-                    password: None,
-                },
-                Err(e) => return self.note(&format!("! Bad nickname: {e}")),
-            },
-            Command::Retry => match self.refused.take() {
-                Some(msg) => msg,
-                None => return self.note(&format!("! {NOTHING_TO_RETRY}")),
-            },
-            Command::Quit(reason) => return self.leave(reason),
-            Command::Help => {
-                self.note("Commands:");
-                self.note("  TEXT              send TEXT to the room");
-                for help in COMMANDS {
-                    self.note(&format!("  {:<18}{}", help.usage, help.meaning));
-                }
-                self.note("End of input (Ctrl-D) leaves too. At a terminal: Up recalls what you sent, Tab completes nicknames.");
-                return;
-            }
-            other => match (other.chat_message(), other.mistake()) {
-                (Some(msg), _) => msg,
-                (_, Some(mistake)) => return self.note(&format!("! {mistake}")),
-                (None, None) => return,
-            },
-        };
-        let sent = match &self.handle {
-            Some(handle) if self.online => handle.send(&msg),
-            _ => Err(SendError::NotConnected),
-        };
-        match sent {
-            Ok(_) => {
-                let held = self.handle.as_ref().map_or(0, runtime::ClientHandle::held);
-                if held > 0 {
-                    self.note(&format!(
-                        "-- {held} waiting: sent as fast as the server's flood limit allows"
-                    ));
-                }
-            }
-            Err(SendError::NotConnected) => {
-                let text = line.trim_end_matches(['\r', '\n']);
-                self.note(&format!("! Not connected: not sent: {text}"));
-            }
-            Err(e) => self.note(&format!("! {e}")),
-        }
-    }
-
-    fn leave(&mut self, reason: Option<String>) {
-        if self.leaving.is_some() {
-            return;
-        }
-        // A deliberate goodbye: the server may forget us at once, and so do we.
-        self.resume.forget_identity();
-        if let Some(handle) = &self.handle {
-            handle.quit_with_reason(reason);
-        }
-        // Between two connections there is nobody to say goodbye to.
-        let waiting = self.retry_at.take().is_some();
-        let grace = if waiting { Duration::ZERO } else { QUIT_GRACE };
-        self.leaving = Some(Instant::now() + grace);
     }
 
     /// Reads stdin on its own thread once logged in, so that lines typed (or piped) early
