@@ -182,7 +182,7 @@ proptest! {
             })
             .collect();
         for msg in &chat {
-            unconfirmed.sent(msg);
+            unconfirmed.sent(msg.clone());
         }
         let mut reconcile = Reconcile::new(chat.clone(), old_id);
         let mut my_id = None;

@@ -162,7 +162,7 @@ impl Conversation<'_> {
         let mut outgoing = self.handle.lock();
         for sent in outgoing.outbox.release(now) {
             pipe.out.extend_from_slice(&encode(&sent.message));
-            outgoing.unconfirmed.sent(&sent);
+            outgoing.unconfirmed.sent(sent);
         }
     }
 }

@@ -57,9 +57,9 @@ pub struct Unconfirmed {
 
 impl Unconfirmed {
     /// Records a message as it is written; only chat messages are tracked.
-    pub fn sent(&mut self, sent: &SentMessage) {
+    pub fn sent(&mut self, sent: SentMessage) {
         if is_chat(&sent.message) {
-            self.sent.push_back(sent.clone());
+            self.sent.push_back(sent);
         }
     }
 
@@ -265,9 +265,9 @@ mod tests {
         let mut u = Unconfirmed::default();
         let [one, two, three] = ["one ", "two", "three"].map(sent);
         for s in [&one, &two, &three] {
-            u.sent(s);
+            u.sent(s.clone());
         }
-        u.sent(&SentMessage {
+        u.sent(SentMessage {
             id: MessageId::next(),
             message: ClientMsg::Ping,
         });

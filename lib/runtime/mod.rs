@@ -200,8 +200,9 @@ impl ClientHandle {
         }
         // Recorded under the same lock the connection thread takes to match the answer.
         push_outgoing(&outgoing, Frame::from(encode(msg)))?;
-        outgoing.unconfirmed.sent(&sent);
-        Ok(sent.id)
+        let id = sent.id;
+        outgoing.unconfirmed.sent(sent);
+        Ok(id)
     }
 
     /// How many messages are held back to stay within the server's flood limits.
