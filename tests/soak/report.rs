@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tlschat::wire::ChatMessage;
 
-use crate::peer::Peer;
+use super::peer::Peer;
 
 /// What the records say, summed over all peers.
 #[derive(Default)]

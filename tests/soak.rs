@@ -7,12 +7,14 @@
 //! It chats for 20 s by default; `TLSCHAT_SOAK_SECS=600` soaks for ten minutes, and
 //! `TLSCHAT_SOAK_SEED` replays a particular choice of victims and delays.
 
-// Shared by every test file; a test in its own folder reaches it only by path.
-#[path = "../common/mod.rs"]
 mod common;
-mod misfits;
-mod peer;
-mod report;
+// The soak test's parts, in tests/soak/ (an inline module's files live in its folder).
+mod soak {
+    pub mod misfits;
+    pub mod peer;
+    pub mod report;
+}
+use soak::{misfits, peer, report};
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
