@@ -27,7 +27,6 @@ use tlschat::wire::framing::LineBuffer;
 use crate::tls::Tls;
 use crate::writer::Writer;
 
-#[path = "conn/queue.rs"] // server.rs loads this file by path, so its children need one too
 mod queue;
 use queue::Queue;
 

@@ -13,11 +13,8 @@
 //! ids from ever going backwards and the room's users across a restart. Damaged lines are
 //! set aside at start ([`load`]); compaction runs off the room's lock ([`compact`]).
 
-#[path = "history/compact.rs"]
 mod compact;
-#[path = "history/load.rs"]
 mod load;
-#[path = "history/state.rs"]
 pub mod state;
 
 use std::collections::VecDeque;
@@ -353,5 +350,4 @@ fn lock_exclusively(file: &File) -> Result<(), std::fs::TryLockError> {
 }
 
 #[cfg(test)]
-#[path = "history/tests.rs"]
 mod tests;

@@ -41,7 +41,6 @@ pub enum Catchup {
     After(u64),
 }
 
-#[path = "members/welcome.rs"] // server.rs loads this file by path
 mod welcome;
 
 pub struct Members<C = Conn> {

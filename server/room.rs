@@ -23,14 +23,10 @@ use crate::flusher::Flusher;
 use crate::history::HistoryStore;
 use crate::members::{leave_notice, Catchup, Members};
 
-#[path = "room/entry.rs"] // server.rs loads this file by path, so its children need one too
 mod entry;
-#[path = "room/recipient.rs"]
 mod recipient;
-#[path = "room/saver.rs"]
 mod saver;
 #[cfg(test)]
-#[path = "room/tests.rs"]
 mod tests;
 
 pub use recipient::Recipient;

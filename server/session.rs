@@ -109,7 +109,6 @@ struct UserThread<'a> {
     strikes: u32,
 }
 
-#[path = "session/requests.rs"] // server.rs loads this file by path
 mod requests;
 use requests::reply;
 
