@@ -163,6 +163,7 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
         thread::sleep(idle_window.min(deadline.saturating_duration_since(Instant::now())));
     }
     let idle_usage = target.usage();
+    let stack_kb = target.pid.and_then(crate::procfs::stack_kb_per_thread);
     // Connection 0 sends the probe; IRC does not send it back to it.
     let receivers = match idle.protocol.echoes() {
         true => connected,
@@ -256,6 +257,7 @@ pub fn run(idle: &Idle, target: &Target, deadline: Instant) -> Result<Value, Str
             "ramp_cpu_secs": round(l.cpu_secs - b.cpu_secs, 3),
             "idle_cpu_secs": round(i.cpu_secs - l.cpu_secs, 3),
             "idle_window_secs": idle_window.as_secs(),
+            "stack_kb_per_waiting_thread": stack_kb.map(|kb| round(kb, 1)),
         });
     }
     Ok(out)

@@ -326,6 +326,12 @@ fn summary(r: &Value) -> String {
                 s["rss_kb_per_connection"], s["idle_cpu_secs"]
             ));
         }
+        if !s["stack_kb_per_waiting_thread"].is_null() {
+            line.push_str(&format!(
+                ", {} kB of stack per waiting thread",
+                s["stack_kb_per_waiting_thread"]
+            ));
+        }
         lines.push(line);
     }
     lines.join("\n")

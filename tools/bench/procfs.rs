@@ -77,6 +77,59 @@ pub fn threads(pid: u32) -> Option<u64> {
     line["Threads:".len()..].trim().parse().ok()
 }
 
+/// Resident stack of the threads of `pid` that are waiting in a system call, in kB per
+/// thread, read after the idle window: what an idle user's thread keeps. Each thread's stack
+/// pointer comes from /proc/PID/task/TID/syscall, the mapping holding it from
+/// /proc/PID/maps, and which of its pages are resident from /proc/PID/pagemap (the
+/// "present" bit, readable by the process's own user). `None` without those rights.
+pub fn stack_kb_per_thread(pid: u32) -> Option<f64> {
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    let ranges: Vec<(u64, u64)> = maps
+        .lines()
+        .filter_map(|line| {
+            let (start, end) = line.split_whitespace().next()?.split_once('-')?;
+            Some((
+                u64::from_str_radix(start, 16).ok()?,
+                u64::from_str_radix(end, 16).ok()?,
+            ))
+        })
+        .collect();
+    let mut file = fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
+    let (mut pages, mut threads) = (0u64, 0u64);
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(task) = task else { continue };
+        let Ok(syscall) = fs::read_to_string(task.path().join("syscall")) else {
+            continue;
+        };
+        // "NR arg1 … arg6 SP PC" while blocked in a system call; "running" otherwise.
+        let fields: Vec<&str> = syscall.split_whitespace().collect();
+        let Some(sp) = fields
+            .len()
+            .checked_sub(2)
+            .and_then(|i| fields.get(i))
+            .and_then(|sp| u64::from_str_radix(sp.trim_start_matches("0x"), 16).ok())
+        else {
+            continue;
+        };
+        let Some(&(start, end)) = ranges.iter().find(|(a, b)| (*a..*b).contains(&sp)) else {
+            continue;
+        };
+        pages += resident_pages(&mut file, start, end)?;
+        threads += 1;
+    }
+    (threads > 0).then(|| (pages * 4) as f64 / threads as f64)
+}
+
+/// How many 4 kB pages of `start..end` are resident, from an open /proc/PID/pagemap.
+fn resident_pages(pagemap: &mut fs::File, start: u64, end: u64) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let count = usize::try_from((end - start) / 4096).ok()?;
+    let mut entries = vec![0u8; count * 8];
+    pagemap.seek(SeekFrom::Start(start / 4096 * 8)).ok()?;
+    pagemap.read_exact(&mut entries).ok()?;
+    Some(entries.chunks_exact(8).filter(|e| e[7] & 0x80 != 0).count() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +142,25 @@ mod tests {
         assert_eq!(status_kb(status, "VmHWM:"), Some(20480));
         assert_eq!(status_kb(status, "VmRSS:"), Some(10240));
         assert_eq!(status_kb(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn reads_the_stacks_of_waiting_threads() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let waiter = std::thread::spawn(move || rx.recv());
+        let mut kb = None;
+        // The thread is in its futex wait soon after it starts; until then, try again.
+        for _ in 0..1000 {
+            kb = stack_kb_per_thread(std::process::id());
+            if kb.is_some() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        drop(tx);
+        let _ = waiter.join();
+        let kb = kb.expect("a waiting thread's stack");
+        assert!(kb >= 4.0, "at least the page it waits in: {kb}");
     }
 
     #[test]
