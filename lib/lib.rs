@@ -7,11 +7,13 @@
 //!   server, running one connection on its own thread, pacing, reconnecting, resuming and
 //!   knowing which messages were delivered. The front ends only render what it reports.
 //! - [`args`] and [`limits`]: what every binary needs at start (its options, its file limit).
+//! - [`certs`]: certificate fingerprints, which the server prints and the clients show.
 //! - [`describe`]: io errors worded for people, for the clients' messages and the server's log.
 //!
 //! What only the server needs lives in `server/`.
 
 pub mod args;
+pub mod certs;
 pub mod describe;
 pub mod limits;
 pub mod runtime;

@@ -14,9 +14,8 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use openssl::hash::MessageDigest;
 use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod, SslSessionCacheMode, SslStream};
-use openssl::x509::X509;
+use tlschat::certs::{fingerprint, first_certificate_der};
 
 use crate::error::Error;
 
@@ -124,16 +123,11 @@ pub fn load(cert: &Path, key: &Path) -> Result<ServerTls, Error> {
     builder.check_private_key().map_err(unusable)?;
     builder.set_session_cache_mode(SslSessionCacheMode::OFF);
     builder.set_num_tickets(0).map_err(unusable)?;
-    let fingerprint = X509::from_pem(&pem)
-        .and_then(|x509| x509.digest(MessageDigest::sha256()))
-        .map(|digest| {
-            digest
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect::<Vec<_>>()
-                .join(":")
-        })
-        .map_err(unusable)?;
+    let fingerprint = first_certificate_der(&pem)
+        .map(|der| fingerprint(&der))
+        .ok_or_else(|| Error::Tls {
+            detail: format!("{}: no PEM certificate", cert.display()),
+        })?;
     Ok(ServerTls {
         acceptor: builder.build(),
         fingerprint,

@@ -69,11 +69,10 @@ fn connects_logs_in_sends_and_receives_a_large_welcome() {
     let (handle, rx) = start(&server.addr(), BUNDLED_CA, "lib");
     match next(&rx) {
         NetEvent::Connected { fingerprint, .. } => {
-            let der = tlschat::runtime::certs::first_certificate_der(
-                &std::fs::read("certs/server.crt").unwrap(),
-            )
-            .unwrap();
-            assert_eq!(fingerprint, tlschat::runtime::certs::fingerprint(&der));
+            let der =
+                tlschat::certs::first_certificate_der(&std::fs::read("certs/server.crt").unwrap())
+                    .unwrap();
+            assert_eq!(fingerprint, tlschat::certs::fingerprint(&der));
         }
         other => panic!("expected Connected, got {other:?}"),
     }

@@ -143,7 +143,7 @@ fn read_ca(options: &Options) -> Result<Vec<u8>, StartError> {
         path: path.clone(),
         detail: e.to_string(),
     })?;
-    if tlschat::runtime::certs::first_certificate_der(&pem).is_none() {
+    if tlschat::certs::first_certificate_der(&pem).is_none() {
         return Err(StartError::Ca {
             path: path.clone(),
             detail: "it holds no PEM certificate".into(),

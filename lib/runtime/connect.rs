@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use native_tls::{Certificate, HandshakeError, TlsConnector, TlsStream};
 
-use crate::runtime::certs;
+use crate::certs;
 use crate::runtime::pipe::Transport;
 
 /// The development CA shipped in `certs/`, trusted when no other CA is given.

@@ -1,12 +1,12 @@
 //! The client runtime, shared by the GTK client, the terminal client and the load generator:
 //! everything a client does besides drawing.
 //!
-//! - [`connect`] opens a verified TLS connection (with [`certs`] fingerprints and [`address`]
+//! - [`connect`] opens a verified TLS connection (with [`crate::certs`] fingerprints and [`address`]
 //!   parsing), worded for people when it fails.
 //! - This module runs one connection on its own thread: it logs in, turns server lines into
 //!   [`NetEvent`]s and sends what the [`ClientHandle`] queues, through a [`pipe`] and its
 //!   [`mailbox`], paced to the server's flood limit by [`pacing`].
-//! - [`reconnect`] remembers what a resume needs and when to try again; [`confirm`] knows
+//! - [`reconnect`] remembers what a resume needs and when to try again; [`delivery`] knows
 //!   which sent messages reached the room, so none is lost without a word.
 //!
 //! Each front end passes [`spawn`] a callback that forwards events to its own loop (a glib
@@ -14,7 +14,6 @@
 //! [`Backoff`] computes the schedule.
 
 pub mod address;
-pub mod certs;
 pub mod clock;
 pub mod command;
 pub mod completion;
