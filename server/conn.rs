@@ -30,8 +30,7 @@ use crate::writer::Writer;
 mod queue;
 use queue::Queue;
 
-/// A serialized line, shared by every recipient of a broadcast.
-pub type Frame = Arc<[u8]>;
+pub use tlschat::wire::Frame;
 
 /// Why a connection was closed by the server, or found dead while sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,16 +332,7 @@ impl Conn {
         // Bounded: a peer that keeps sending is not read forever.
         let mut drain = [0u8; 1024];
         for _ in 0..1024 {
-            // SAFETY: `drain` is a live buffer of the given length.
-            let n = unsafe {
-                libc::recv(
-                    self.socket.as_raw_fd(),
-                    drain.as_mut_ptr().cast(),
-                    drain.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if n <= 0 {
+            if !matches!(self.read_now(&mut drain), Ok(n) if n > 0) {
                 break;
             }
         }

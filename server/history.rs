@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tlschat::runtime::pipe::Frame;
+use tlschat::wire::Frame;
 
 use crate::error::Error;
 use crate::log;

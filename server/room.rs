@@ -364,10 +364,7 @@ impl<C: Recipient> Room<C> {
 }
 
 fn not_saved(error: &std::io::Error) -> Refusal {
-    eprintln!(
-        "{} could not save to the history file: {error}",
-        tlschat::wire::time::now()
-    );
+    crate::log!("could not save to the history file: {error}");
     refuse(
         ErrorCode::ServerError,
         "the server could not save your message, so it was not sent; tell the server's admin",

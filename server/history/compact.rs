@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, TryRecvError};
 use std::thread;
 
-use tlschat::runtime::pipe::Frame;
+use tlschat::wire::Frame;
 
 /// A compaction in progress.
 pub struct Compaction {

@@ -12,8 +12,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use tlschat::runtime::pipe::Frame;
 use tlschat::wire::ChatMessage;
+use tlschat::wire::Frame;
 
 use crate::log;
 

@@ -10,7 +10,7 @@ use tlschat::wire::{
 use super::{Next, UserThread, FLOOD_STRIKES};
 use crate::ending::Ending;
 use crate::log;
-use crate::room::Refusal;
+use crate::room::{refuse, Refusal};
 
 impl UserThread<'_> {
     pub(super) fn handle(&mut self, line: &[u8], out: &mut Vec<u8>) -> Next {
@@ -57,10 +57,10 @@ impl UserThread<'_> {
                 nickname,
                 password,
             } => self.resume(&token, last_seq, &nickname, password),
-            _ if self.id.is_none() => Err(Refusal {
-                code: ErrorCode::NotLoggedIn,
-                message: "log in first: send {\"type\":\"login\",\"nickname\":\"...\"}".into(),
-            }),
+            _ if self.id.is_none() => Err(refuse(
+                ErrorCode::NotLoggedIn,
+                "log in first: send {\"type\":\"login\",\"nickname\":\"...\"}",
+            )),
             ClientMsg::Broadcast { message, action } => self.with_text(&message, |id, text| {
                 self.server.room.say(id, text, action).map(|_| ())
             }),
@@ -104,10 +104,8 @@ impl UserThread<'_> {
     }
 
     fn login(&mut self, nickname: &str, password: Option<String>) -> Result<(), Refusal> {
-        let nickname = &normalize_nickname(nickname).map_err(|e| Refusal {
-            code: ErrorCode::NicknameInvalid,
-            message: e.to_string(),
-        })?;
+        let nickname = &normalize_nickname(nickname)
+            .map_err(|e| refuse(ErrorCode::NicknameInvalid, e.to_string()))?;
         let room = &self.server.room;
         match self.id {
             Some(id) => {
@@ -136,15 +134,13 @@ impl UserThread<'_> {
         password: Option<String>,
     ) -> Result<(), Refusal> {
         if self.id.is_some() {
-            return Err(Refusal {
-                code: ErrorCode::BadMessage,
-                message: "already logged in: resume is only for a new connection".into(),
-            });
+            return Err(refuse(
+                ErrorCode::BadMessage,
+                "already logged in: resume is only for a new connection",
+            ));
         }
-        let nickname = &normalize_nickname(nickname).map_err(|e| Refusal {
-            code: ErrorCode::NicknameInvalid,
-            message: e.to_string(),
-        })?;
+        let nickname = &normalize_nickname(nickname)
+            .map_err(|e| refuse(ErrorCode::NicknameInvalid, e.to_string()))?;
         self.check_password(password)?;
         self.slot.log_in()?;
         let who = self
@@ -167,10 +163,7 @@ impl UserThread<'_> {
         if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             Ok(())
         } else {
-            Err(Refusal {
-                code: ErrorCode::AuthFailed,
-                message: "wrong password".into(),
-            })
+            Err(refuse(ErrorCode::AuthFailed, "wrong password"))
         }
     }
 
