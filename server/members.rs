@@ -252,15 +252,17 @@ impl<C: Recipient> Members<C> {
             })
     }
 
-    /// How many private messages wait for ghost `id` (0 for a live member).
-    pub fn ghost_inbox_len(&self, id: u64) -> usize {
-        match self.by_id.get(&id).map(|m| &m.presence) {
+    /// Whether ghost `id` has missed as many private messages as are kept for it (never for a
+    /// live member): another would push out one it has not seen.
+    pub fn ghost_inbox_full(&self, id: u64) -> bool {
+        let missed = match self.by_id.get(&id).map(|m| &m.presence) {
             Some(Presence::Ghost { since, .. }) => self
                 .recent_private
                 .get(&id)
                 .map_or(0, |recent| recent.iter().filter(|(s, _)| s > since).count()),
             _ => 0,
-        }
+        };
+        missed >= RECENT_PRIVATE
     }
 
     /// Removes ghosts whose time is up, telling the room; returns the next expiry.

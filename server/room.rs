@@ -84,9 +84,6 @@ pub struct Room<C = Conn> {
     config: RoomConfig,
 }
 
-/// Private messages kept for a ghost until it resumes.
-const GHOST_INBOX: usize = 100;
-
 impl<C: Recipient> Room<C> {
     pub fn new(config: RoomConfig, mut history: HistoryStore) -> Room<C> {
         let mut members = saver::members_from_before(&mut history, config.resume_grace);
@@ -231,7 +228,7 @@ impl<C: Recipient> Room<C> {
             ));
         };
         let to_nickname = state.members.nickname(to_id)?.to_string();
-        if state.members.ghost_inbox_len(to_id) >= GHOST_INBOX {
+        if state.members.ghost_inbox_full(to_id) {
             return Err(refuse(
                 ErrorCode::NoSuchUser,
                 format!("{to_nickname} is reconnecting and has too many messages waiting"),
