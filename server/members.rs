@@ -212,9 +212,11 @@ impl<C: Recipient> Members<C> {
         self.dirty.push(conn);
     }
 
-    /// The connections to flush now that the room's lock is about to be released.
+    /// The connections to flush now that the room's lock is about to be released. The next
+    /// broadcast's list starts with room for as many, rather than growing again from empty.
     pub fn take_dirty(&mut self) -> Vec<Arc<C>> {
-        std::mem::take(&mut self.dirty)
+        let room_for = self.dirty.len();
+        std::mem::replace(&mut self.dirty, Vec::with_capacity(room_for))
     }
 
     /// Brings back the users of the previous run, as ghosts until `until`.

@@ -330,10 +330,10 @@ impl<C: Recipient> Room<C> {
     pub fn shut_down(&self, reason: &str) {
         let mut state = self.lock();
         state.closed = true;
-        let bye = encode(&ServerMsg::Bye {
+        let bye = Frame::from(encode(&ServerMsg::Bye {
             code: ByeCode::ShuttingDown,
             reason: reason.to_string(),
-        });
+        }));
         // Everyone comes back as a ghost after the restart, and numbering goes on exactly.
         let (last_id, users) = (state.last_id, state.members.saved());
         if let Err(e) = state.history.finish(last_id, users) {
@@ -347,7 +347,7 @@ impl<C: Recipient> Room<C> {
             connections
                 .iter()
                 .filter_map(Weak::upgrade)
-                .filter(|conn| conn.close(Closed::ShuttingDown, Some(Frame::from(&bye[..]))))
+                .filter(|conn| conn.close(Closed::ShuttingDown, Some(Frame::clone(&bye))))
                 .collect()
         };
         self.flusher.flush(&mut closing);

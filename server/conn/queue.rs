@@ -77,7 +77,7 @@ impl Queue {
                 return Some(Batch::Whole(frame));
             }
         }
-        let mut plain = Vec::new();
+        let mut plain = Vec::with_capacity(self.batch_len());
         while plain.len() < COALESCE {
             let offset = self.offset;
             let (deque, budgeted) = self.next_deque();
@@ -97,6 +97,21 @@ impl Queue {
             self.offset = if whole { 0 } else { offset + take };
         }
         (!plain.is_empty()).then_some(Batch::Copied(plain))
+    }
+}
+
+impl Queue {
+    /// How many bytes the next copied batch takes: what is queued, up to [`COALESCE`], so
+    /// the batch is allocated once.
+    fn batch_len(&self) -> usize {
+        let mut queued = 0;
+        for frame in self.catchup.iter().chain(&self.frames) {
+            queued += frame.len();
+            if queued >= self.offset + COALESCE {
+                break;
+            }
+        }
+        queued.saturating_sub(self.offset).min(COALESCE)
     }
 }
 
