@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod help;
-pub use help::{help, options_help};
+pub use help::help;
 
 /// One option in a binary's table; `T` is what the options build.
 pub struct Opt<T> {

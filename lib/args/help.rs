@@ -21,7 +21,7 @@ pub fn help<T>(intro: &str, table: &[Opt<T>], outro: &str) -> String {
 }
 
 /// The option list of `--help`, one option or continuation per line.
-pub fn options_help<T>(table: &[Opt<T>]) -> String {
+fn options_help<T>(table: &[Opt<T>]) -> String {
     let left = |o: &Opt<T>| match o.kind {
         Kind::Switch(_) => o.name.to_string(),
         Kind::Value { placeholder, .. } => format!("{} {placeholder}", o.name),

@@ -209,11 +209,6 @@ impl ClientHandle {
         self.lock().outbox.held()
     }
 
-    /// Queues an already encoded line (not tracked for delivery).
-    pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
-        push_outgoing(&self.lock(), frame)
-    }
-
     /// Sends `quit` and closes; a connection still being made is abandoned.
     pub fn quit(&self) {
         self.quit_with_reason(None);

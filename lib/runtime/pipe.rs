@@ -221,7 +221,7 @@ impl Pipe {
 
     /// Adds a reply to [`Pipe::out`] after every frame queued so far, so a peer sees the
     /// effects of its earlier requests before the answers to its later ones.
-    pub fn reply(&mut self, bytes: &[u8]) {
+    fn reply(&mut self, bytes: &[u8]) {
         self.take_queued();
         self.out.extend_from_slice(bytes);
     }
