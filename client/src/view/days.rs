@@ -28,25 +28,29 @@ pub fn day_label(time: SystemTime, now: SystemTime) -> String {
 }
 
 /// The item at `index`, if there is one.
-pub fn item(store: &gio::ListStore, index: u32) -> Option<Item> {
-    store
-        .item(index)
-        .and_then(|o| o.downcast::<glib::BoxedAnyObject>().ok())
-        .map(|b| b.borrow::<Item>().clone())
+fn with_item<T>(store: &gio::ListStore, index: u32, read: impl FnOnce(&Item) -> T) -> Option<T> {
+    let object = store.item(index)?.downcast::<glib::BoxedAnyObject>().ok()?;
+    let item = object.borrow::<Item>();
+    Some(read(&item))
 }
 
-/// Recomputes the day marks of rows `from..=to` after a change there.
+/// Recomputes the day marks of rows `from..=to` after a change there. Only a row whose mark
+/// changes is copied, to be put back with its new mark.
 pub fn refresh(store: &gio::ListStore, from: u32, to: u32) {
     for index in from..=to.min(store.n_items().saturating_sub(1)) {
-        let Some(mut current) = item(store, index) else {
+        let Some((day, marked)) =
+            with_item(store, index, |i| (local_day(i.line.time), i.first_of_day))
+        else {
             continue;
         };
         let previous = index
             .checked_sub(1)
-            .and_then(|i| item(store, i))
-            .map(|p| local_day(p.line.time));
-        let first = previous.is_none_or(|p| p != local_day(current.line.time));
-        if first != current.first_of_day {
+            .and_then(|i| with_item(store, i, |p| local_day(p.line.time)));
+        let first = previous.is_none_or(|p| p != day);
+        if first != marked {
+            let Some(mut current) = with_item(store, index, Item::clone) else {
+                continue;
+            };
             current.first_of_day = first;
             store.splice(index, 1, &[glib::BoxedAnyObject::new(current)]);
         }
