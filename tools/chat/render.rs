@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use tlschat::runtime::words;
-use tlschat::wire::{ErrorCode, ServerMsg, Welcome};
+use tlschat::wire::{ChatMessage, ErrorCode, ServerMsg, Welcome};
 
 use crate::safe;
 
@@ -39,15 +39,7 @@ fn said(head: String, text: &str) -> Vec<String> {
 pub fn server_msg(msg: &ServerMsg, me: Option<u64>) -> Vec<String> {
     match msg {
         ServerMsg::Welcome(w) => welcome(w),
-        ServerMsg::Message(m) => {
-            let nick = safe::inline(&m.sender_nickname);
-            let head = if m.action {
-                format!("{} * {nick}", stamp(&m.time))
-            } else {
-                format!("{} <{nick}>", stamp(&m.time))
-            };
-            said(head, &m.message)
-        }
+        ServerMsg::Message(m) => room_message(m),
         ServerMsg::Private(p) => {
             let head = if Some(p.sender_id) == me {
                 format!("{} -> *{}*", stamp(&p.time), safe::inline(&p.to_nickname))
@@ -106,12 +98,19 @@ pub fn error(code: ErrorCode, message: &str, retry_after_ms: Option<u64>) -> Str
     format!("! {}", words::server_error(code, &message, retry_after_ms))
 }
 
+/// A room message: `<nick> text`, or `* nick text` for an action.
+fn room_message(m: &ChatMessage) -> Vec<String> {
+    let nick = safe::inline(&m.sender_nickname);
+    let head = if m.action {
+        format!("{} * {nick}", stamp(&m.time))
+    } else {
+        format!("{} <{nick}>", stamp(&m.time))
+    };
+    said(head, &m.message)
+}
+
 fn welcome(w: &Welcome) -> Vec<String> {
-    let mut lines: Vec<String> = w
-        .history
-        .iter()
-        .flat_map(|m| server_msg(&ServerMsg::Message(m.clone()), Some(w.id)))
-        .collect();
+    let mut lines: Vec<String> = w.history.iter().flat_map(room_message).collect();
     let names: Vec<String> = w
         .users
         .iter()
