@@ -44,7 +44,7 @@ use conversation::{closed, Conversation};
 /// Send a keep-alive `ping` after this long without hearing from the server.
 pub const KEEPALIVE: Duration = Duration::from_secs(30);
 /// How long to keep reading the server's last words after sending `quit`.
-const QUIT_DRAIN: Duration = Duration::from_secs(2);
+pub const QUIT_DRAIN: Duration = Duration::from_secs(2);
 /// Give up on a server silent for this long (it missed a keep-alive by far).
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 

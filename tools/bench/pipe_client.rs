@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tlschat::runtime::pipe::{Frame, Mailbox, Pipe};
-use tlschat::runtime::{KEEPALIVE, SILENCE_LIMIT};
+use tlschat::runtime::{KEEPALIVE, QUIT_DRAIN, SILENCE_LIMIT};
 
 use crate::args::Protocol;
 use crate::proto::{Event, ProtocolState};
@@ -24,8 +24,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const SEND_BUDGET: usize = 64 << 20;
 /// Longest line accepted from the server (IRC's are at most 512 bytes, tags aside).
 const MAX_LINE: usize = 64 * 1024;
-/// How long to read the server's last words after quitting.
-const QUIT_DRAIN: Duration = Duration::from_secs(2);
 
 /// Sends on a connection and closes it; cheap to clone.
 #[derive(Clone)]

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use native_tls::{TlsConnector, TlsStream};
 use tlschat::runtime::pipe::Transport;
+// Our own keep-alive after this long without writing, as every client sends it.
+use tlschat::runtime::KEEPALIVE;
 use tlschat::wire::framing::LineBuffer;
 
 use crate::idle::IdleRun;
@@ -19,8 +21,6 @@ use crate::proto::{Event, ProtocolState};
 /// Welcome lines list everyone online, so they outgrow the protocol's line limit in a big
 /// room; this tool only needs to find the line ends.
 const BIG_LINE: usize = 64 << 20;
-/// Send our own keep-alive after this long without writing.
-const KEEPALIVE: Duration = Duration::from_secs(30);
 
 pub struct Conn {
     id: usize,
