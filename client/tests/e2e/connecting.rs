@@ -94,26 +94,9 @@ fn switching_servers_quits_the_old_room_and_disconnect_leaves_cleanly() {
     xdotool(&["type", "--delay", "10", &second]);
     xdotool(&["key", "Return"]);
     // The old room is told at once that gui quit: no ghost waiting out its grace period.
-    let reason = wait_for(&rx, deadline, "gui to quit the first room", |e| match e {
-        tlschat::runtime::NetEvent::Server(tlschat::wire::ServerMsg::Leave {
-            nickname,
-            reason,
-            ..
-        }) if nickname == "gui" => Some(reason.clone()),
-        _ => None,
-    });
+    let reason = wait_left(&rx, deadline, "gui");
     assert_eq!(reason, "quit");
-    wait_for(
-        &other_rx,
-        deadline,
-        "gui to join the second room",
-        |e| match e {
-            tlschat::runtime::NetEvent::Server(tlschat::wire::ServerMsg::Join {
-                nickname, ..
-            }) => (nickname == "gui").then_some(()),
-            _ => None,
-        },
-    );
+    wait_joined(&other_rx, deadline, "gui");
     let divider = format!("— connected to {second} —");
     wait_drawn(&first.log, deadline, "the divider", |rows| {
         rows.iter().any(|r| r.text == divider)
@@ -123,14 +106,7 @@ fn switching_servers_quits_the_old_room_and_disconnect_leaves_cleanly() {
     });
     // The button, at the right of the connection row, now disconnects.
     click(&window, 937, 76);
-    let reason = wait_for(&other_rx, deadline, "gui to leave", |e| match e {
-        tlschat::runtime::NetEvent::Server(tlschat::wire::ServerMsg::Leave {
-            nickname,
-            reason,
-            ..
-        }) if nickname == "gui" => Some(reason.clone()),
-        _ => None,
-    });
+    let reason = wait_left(&other_rx, deadline, "gui");
     assert_eq!(reason, "quit");
     wait_status(&first.log, deadline, |_, button| button == "Login");
     tester.quit();

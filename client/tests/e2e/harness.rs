@@ -52,12 +52,6 @@ pub fn require_display() {
     }
 }
 
-/// Starts the server on a free port and returns its `HOST:PORT`.
-pub fn start_server(reaper: &mut Reaper) -> String {
-    // In memory only: a shared history file would mix this test with other runs.
-    start_server_with(reaper, "127.0.0.1:0", &["--no-persist"])
-}
-
 /// Starts the server listening on `listen` with extra `args`; returns its `HOST:PORT`.
 pub fn start_server_with(reaper: &mut Reaper, listen: &str, args: &[&str]) -> String {
     let exe = Path::new(env!("CARGO_BIN_EXE_client")).with_file_name("server");
@@ -193,13 +187,29 @@ pub fn signal(pid: u32, name: &str) {
 
 /// A protocol-level participant that logs in as `tester`.
 pub fn tester(server: &str) -> (runtime::ClientHandle, mpsc::Receiver<NetEvent>) {
+    tester_with(server, None)
+}
+
+/// The tester, coming back as the identity `resume` holds (as the GUI does after a crash).
+pub fn resuming_tester(
+    server: &str,
+    resume: &runtime::Resume,
+) -> (runtime::ClientHandle, mpsc::Receiver<NetEvent>) {
+    tester_with(server, Some(resume.clone()))
+}
+
+fn tester_with(
+    server: &str,
+    resume: Option<runtime::Resume>,
+) -> (runtime::ClientHandle, mpsc::Receiver<NetEvent>) {
     let (tx, rx) = mpsc::channel();
-    let config = ClientConfig::new(
+    let mut config = ClientConfig::new(
         server,
         tlschat::runtime::connect::BUNDLED_CA,
         "tester",
         None,
     );
+    config.resume = resume;
     let handle = runtime::spawn(config, move |event| {
         let _ = tx.send(event);
     });
@@ -305,10 +315,7 @@ impl TestRoom {
         let title = format!("tlschat: gui @ {}", self.server);
         let found = xdotool(&["search", "--sync", "--onlyvisible", "--name", &title]);
         let window = found.lines().next().unwrap_or_default().trim().to_string();
-        wait_for(rx, deadline, "gui to join", |e| match e {
-            NetEvent::Server(ServerMsg::Join { nickname, .. }) => (nickname == "gui").then_some(()),
-            _ => None,
-        });
+        wait_joined(rx, deadline, "gui");
         window
     }
 }
@@ -318,6 +325,26 @@ impl Drop for TestRoom {
         let _ = std::fs::remove_file(&self.log);
         let _ = std::fs::remove_file(drawn_file(&self.log));
     }
+}
+
+/// Waits until `nickname` joins the room `rx` listens to.
+pub fn wait_joined(rx: &mpsc::Receiver<NetEvent>, deadline: Instant, nickname: &str) {
+    wait_for(rx, deadline, &format!("{nickname} to join"), |e| match e {
+        NetEvent::Server(ServerMsg::Join { nickname: who, .. }) => (who == nickname).then_some(()),
+        _ => None,
+    });
+}
+
+/// Waits until `nickname` leaves the room `rx` listens to; returns the reason given.
+pub fn wait_left(rx: &mpsc::Receiver<NetEvent>, deadline: Instant, nickname: &str) -> String {
+    wait_for(rx, deadline, &format!("{nickname} to leave"), |e| match e {
+        NetEvent::Server(ServerMsg::Leave {
+            nickname: who,
+            reason,
+            ..
+        }) if who == nickname => Some(reason.clone()),
+        _ => None,
+    })
 }
 
 /// Says `text` as the tester and waits for the server's echo, so it is in the history.

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harness::*;
-use tlschat::runtime::{self, ClientConfig, NetEvent};
+use tlschat::runtime::{self, NetEvent};
 use tlschat::wire::{ClientMsg, ServerMsg};
 
 #[test]
@@ -20,31 +20,11 @@ fn gui_sends_and_receives_through_the_real_server() {
     let _display = DISPLAY_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     require_display();
     let deadline = Instant::now() + Duration::from_secs(50);
-    let mut reaper = Reaper(Vec::new());
-    let server = start_server(&mut reaper);
-
-    let (tester, rx) = tester(&server);
-    wait_for(&rx, deadline, "the tester's welcome", |e| {
-        matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
-    });
-
-    let log = std::env::temp_dir().join(format!("tlschat-e2e-{}.log", std::process::id()));
-    let _ = std::fs::remove_file(&log);
-    launch_gui(&mut reaper, &server, &log);
-
+    let mut room = TestRoom::with_args("sends", &["--no-persist"]);
+    let (tester, rx) = joined_tester(&room.server, deadline);
     // The title names the nickname once logged in, so this also waits for the login.
-    let title = format!("tlschat: gui @ {server}");
-    let window = xdotool(&["search", "--sync", "--onlyvisible", "--name", &title]);
-    let window = window
-        .lines()
-        .next()
-        .expect("the client window")
-        .trim()
-        .to_string();
-    wait_for(&rx, deadline, "gui to join", |e| match e {
-        NetEvent::Server(ServerMsg::Join { nickname, .. }) => (nickname == "gui").then_some(()),
-        _ => None,
-    });
+    let window = room.launch_gui(deadline, &rx);
+    assert!(!window.is_empty(), "the client window");
 
     // Key auto-repeat on a busy Xvfb can double letters while xdotool types; best effort.
     let _ = Command::new("xset").args(["r", "off"]).status();
@@ -66,13 +46,12 @@ fn gui_sends_and_receives_through_the_real_server() {
             action: false,
         })
         .expect("the tester sends");
-    let transcript = wait_for_transcript(&log, "<tester> hello gui", deadline);
+    let transcript = wait_for_transcript(&room.log, "<tester> hello gui", deadline);
     assert!(
         transcript.contains("<gui> hello from the gui"),
         "{transcript}"
     );
     tester.quit();
-    let _ = std::fs::remove_file(&log);
 }
 
 #[test]
@@ -92,32 +71,11 @@ fn gui_fills_the_gap_after_the_server_is_killed_and_restarted() {
     // The server keeps the place of whoever was online at the crash for the grace period,
     // so the tester comes back with its resume token, as the GUI does.
     let resume = runtime::Resume::new();
-    let tester = |server: &str| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut config = ClientConfig::new(
-            server,
-            tlschat::runtime::connect::BUNDLED_CA,
-            "tester",
-            None,
-        );
-        config.resume = Some(resume.clone());
-        let handle = runtime::spawn(config, move |event| {
-            let _ = tx.send(event);
-        });
-        (handle, rx)
-    };
-    let (first, rx) = tester(&server);
+    let (first, rx) = resuming_tester(&server, &resume);
     wait_for(&rx, deadline, "the tester's welcome", |e| {
         matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
     });
-    let say = |who: &runtime::ClientHandle, text: &str| {
-        who.send(&ClientMsg::Broadcast {
-            message: text.into(),
-            action: false,
-        })
-        .expect("the tester sends")
-    };
-    say(&first, "before the crash");
+    say(&first, &rx, "before the crash", deadline);
     wait_for_transcript(&log, "<tester> before the crash", deadline);
 
     // Freeze the GUI, so what follows happens while it cannot look, then crash the server.
@@ -141,23 +99,17 @@ fn gui_fills_the_gap_after_the_server_is_killed_and_restarted() {
     };
     let (_, mut restarted_reaper) = restarted;
     reaper.0.append(&mut restarted_reaper.0);
-    let (second, rx) = tester(&server);
+    let (second, rx) = resuming_tester(&server, &resume);
     wait_for(&rx, deadline, "the tester's second welcome", |e| {
         matches!(e, NetEvent::Server(ServerMsg::Welcome(_))).then_some(())
     });
-    say(&second, "while you were away");
-    wait_for(&rx, deadline, "the echo", |e| match e {
-        NetEvent::Server(ServerMsg::Message(m)) => {
-            (m.message == "while you were away").then_some(())
-        }
-        _ => None,
-    });
+    say(&second, &rx, "while you were away", deadline);
 
     // Thawed, the GUI finds its connection dead, reconnects by itself (reclaiming its place,
     // so the room sees no join) and catches up.
     signal(gui_pid, "CONT");
     wait_for_transcript(&log, "<tester> while you were away", deadline);
-    say(&second, "after it came back");
+    say(&second, &rx, "after it came back", deadline);
     let transcript = wait_for_transcript(&log, "<tester> after it came back", deadline);
     for line in [
         "before the crash",
@@ -173,5 +125,6 @@ fn gui_fills_the_gap_after_the_server_is_killed_and_restarted() {
     first.abort();
     second.quit();
     let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_file(drawn_file(&log));
     let _ = std::fs::remove_dir_all(&data);
 }
