@@ -146,19 +146,21 @@ fn damaged_and_invalid_utf8_history_lines_do_not_stop_the_server() {
     assert!(alice.recv_message().seq > 4);
 }
 
+/// A server that compacts its history every few messages.
+const COMPACTING: [&str; 5] = [
+    "--history-keep",
+    "10",
+    "--history",
+    "10",
+    "--no-flood-control",
+];
+
 #[test]
 fn a_failed_compaction_loses_nothing_and_waits_before_trying_again() {
     let data = TempDir::new("compaction-fails");
     // Compaction writes here first; a directory in the way makes every attempt fail.
     std::fs::create_dir(data.0.join("history.jsonl.tmp")).unwrap();
-    let args = [
-        "--history-keep",
-        "10",
-        "--history",
-        "10",
-        "--no-flood-control",
-    ];
-    let mut server = Server::start_with("127.0.0.1:0", &args, Some(data.path()), |_| {});
+    let mut server = Server::start_at("127.0.0.1:0", &COMPACTING, Some(data.path()));
     let (mut alice, _) = server.join("alice");
     for round in 0..12 {
         for i in 0..100 {
@@ -179,7 +181,7 @@ fn a_failed_compaction_loses_nothing_and_waits_before_trying_again() {
         .count();
     assert_eq!(failures, 1, "{:#?}", server.log());
     server.kill();
-    let server = Server::start_at("127.0.0.1:0", &args, Some(data.path()));
+    let server = Server::start_at("127.0.0.1:0", &COMPACTING, Some(data.path()));
     let (_bob, w) = server.join("bob");
     assert_eq!(w.history.last().map(|m| m.message.as_str()), Some("m1199"));
 }
@@ -187,14 +189,7 @@ fn a_failed_compaction_loses_nothing_and_waits_before_trying_again() {
 #[test]
 fn compaction_keeps_every_message_across_kill_9() {
     let data = TempDir::new("compaction");
-    let args = [
-        "--history-keep",
-        "10",
-        "--history",
-        "10",
-        "--no-flood-control",
-    ];
-    let mut server = Server::start_at("127.0.0.1:0", &args, Some(data.path()));
+    let mut server = Server::start_at("127.0.0.1:0", &COMPACTING, Some(data.path()));
     let (mut alice, _) = server.join("alice");
     for round in 0..25 {
         for i in 0..100 {
@@ -207,7 +202,7 @@ fn compaction_keeps_every_message_across_kill_9() {
     let lines = history_lines(&data.0).len();
     assert!(lines < 1200, "not compacted: {lines} lines");
     server.kill();
-    let server = Server::start_at("127.0.0.1:0", &args, Some(data.path()));
+    let server = Server::start_at("127.0.0.1:0", &COMPACTING, Some(data.path()));
     let (_bob, w) = server.join("bob");
     let texts: Vec<String> = w.history.into_iter().map(|m| m.message).collect();
     let expected: Vec<String> = (2490..2500).map(|i| format!("m{i}")).collect();

@@ -53,18 +53,24 @@ pub fn flooder(port: u16) -> Result<String, String> {
         .map(|i| format!("{{\"type\":\"broadcast\",\"message\":\"flood-{i}\"}}\n"))
         .collect();
     write(&mut flooder, &lines)?;
-    let (mut answered, mut limited) = (0, 0);
+    let (mut answered, mut limited, mut wait_ms) = (0, 0, 0);
     while answered < 280 {
         match flooder.recv() {
             ServerMsg::Message(m) if m.sender_nickname == "flooder" => answered += 1,
-            ServerMsg::Error { code, .. } => {
+            ServerMsg::Error {
+                code,
+                retry_after_ms,
+                ..
+            } => {
                 answered += 1;
                 limited += usize::from(code == ErrorCode::RateLimited);
+                wait_ms = retry_after_ms.unwrap_or(wait_ms);
             }
             _ => {}
         }
     }
-    std::thread::sleep(Duration::from_millis(200));
+    // As long as the server said the bucket needs to refill a token.
+    std::thread::sleep(Duration::from_millis(wait_ms + 10));
     write(
         &mut flooder,
         "{\"type\":\"broadcast\",\"message\":\"flood-ok\"}\n",
