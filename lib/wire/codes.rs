@@ -16,7 +16,7 @@ pub enum ErrorCode {
     LineTooLong,
     /// The line is not valid UTF-8.
     InvalidUtf8,
-    /// Only `login`, `ping` and `quit` are allowed before logging in.
+    /// Only `login`, `resume`, `ping`, `pong` and `quit` are allowed before logging in.
     NotLoggedIn,
     NicknameInvalid,
     NicknameTaken,
