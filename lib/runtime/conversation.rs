@@ -8,6 +8,7 @@ use crate::runtime::delivery::{Answer, Reconcile};
 use crate::runtime::pacing::Pacer;
 use crate::runtime::pipe::{PeerGone, Pipe};
 use crate::runtime::reconnect::Resume;
+use crate::runtime::words::DISCONNECTED;
 use crate::wire::{decode_server, encode, ByeCode, ClientMsg, ServerMsg, MAX_SERVER_LINE};
 
 pub(super) fn closed(reason: &str, retry: bool, detail: &str) -> NetEvent {
@@ -122,7 +123,7 @@ impl Conversation<'_> {
             }
             if let Some(last_words) = wake.close_requested {
                 if pipe.send_now(&last_words).is_err() {
-                    return closed("Disconnected", false, "closed by the user");
+                    return closed(DISCONNECTED, false, "closed by the user");
                 }
                 quitting = Some(Instant::now() + QUIT_DRAIN);
                 continue;
@@ -130,7 +131,7 @@ impl Conversation<'_> {
             let now = Instant::now();
             let drained = quitting.is_some_and(|q| now >= q);
             if quitting.is_some() && (drained || wake.peer_gone.is_some()) {
-                return closed("Disconnected", false, "closed by the user");
+                return closed(DISCONNECTED, false, "closed by the user");
             }
             if quitting.is_none() {
                 self.release_held(pipe, now);
@@ -179,7 +180,7 @@ fn lost(server: &str, bye: Option<(ByeCode, String)>, why: &PeerGone) -> NetEven
                 detail,
             )
         }
-        None if *why == PeerGone::Aborted => closed("Disconnected", false, detail),
+        None if *why == PeerGone::Aborted => closed(DISCONNECTED, false, detail),
         None => closed(&format!("Lost the connection to {server}"), true, detail),
     }
 }

@@ -36,6 +36,7 @@ use self::delivery::{Reconcile, Unconfirmed};
 use self::pacing::Outbox;
 use self::pipe::{Frame, Mailbox, Pipe, PushError};
 pub use self::reconnect::{random_unit, Backoff, Resume, ResumeInfo};
+use self::words::DISCONNECTED;
 use connect::ConnectError;
 
 use crate::wire::{encode, ClientMsg, ErrorCode, ServerMsg, MAX_SERVER_LINE};
@@ -317,7 +318,7 @@ fn connect_and_talk<F: FnMut(NetEvent)>(
     {
         let mut outgoing = handle.lock();
         if outgoing.cancelled {
-            return Ok(closed("Disconnected", false, "cancelled before login"));
+            return Ok(closed(DISCONNECTED, false, "cancelled before login"));
         }
         outgoing.mailbox = Some(Arc::clone(pipe.mailbox()));
     }

@@ -9,6 +9,10 @@ use crate::wire::{ClientMsg, ErrorCode, MAX_MESSAGE_CHARS};
 /// Why messages still unanswered when the connection dropped are reported as not delivered.
 pub const CONNECTION_DROPPED: &str = "the connection dropped";
 
+/// Why a connection ended when this side ended it (the user quit, or the client gave up on
+/// the attempt): the front ends show no reason for it.
+pub const DISCONNECTED: &str = "Disconnected";
+
 /// The answer to `/retry` when nothing failed.
 pub const NOTHING_TO_RETRY: &str = "Nothing to send again: no message failed to arrive";
 

@@ -2,7 +2,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use tlschat::runtime::words::{not_delivered, refusal_reason, CONNECTION_DROPPED};
+use tlschat::runtime::words::{not_delivered, refusal_reason, CONNECTION_DROPPED, DISCONNECTED};
 use tlschat::runtime::{random_unit, NetEvent};
 use tlschat::wire::ServerMsg;
 
@@ -189,7 +189,7 @@ impl Controller {
             .closed(reason, retry, Instant::now(), random_unit());
         let mut update = Update::default();
         let text = match (&self.conn.phase, delay) {
-            (Phase::Offline { reason: None }, _) => "Disconnected".to_string(),
+            (Phase::Offline { reason: None }, _) => DISCONNECTED.to_string(),
             (Phase::Offline { reason: Some(_) }, _) if refused => String::new(),
             (Phase::Offline { reason: Some(r) }, _) => r.clone(),
             (_, Some(_)) if was_online => format!("{reason}. Reconnecting…"),

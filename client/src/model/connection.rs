@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use tlschat::runtime::words::DISCONNECTED;
 use tlschat::runtime::Backoff;
 
 /// Where the connection stands.
@@ -149,7 +150,7 @@ impl Connection {
             let reason = match self.refused.clone() {
                 _ if self.quitting => None,
                 Some(why) => Some(why),
-                None => (reason != "Disconnected").then(|| reason.to_string()),
+                None => (reason != DISCONNECTED).then(|| reason.to_string()),
             };
             self.phase = Phase::Offline { reason };
             return None;
