@@ -6,8 +6,9 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Instant, SystemTime};
 
+use tlschat::runtime::reconnect::reconnects_by_itself;
 use tlschat::runtime::{self, Backoff, ClientConfig, ClientHandle, NetEvent, Resume};
-use tlschat::wire::{ByeCode, ClientMsg, ServerMsg, Welcome};
+use tlschat::wire::{ClientMsg, ServerMsg, Welcome};
 
 use crate::args::Options;
 use crate::output::Output;
@@ -32,8 +33,6 @@ pub struct Session {
     online: bool,
     /// The server's explanation of why it is refusing our login, if it gave one.
     refusal: Option<String>,
-    /// The server's goodbye on the current connection.
-    bye: Option<ByeCode>,
     /// When we stop waiting for the server to close after our `quit`.
     leaving: Option<Instant>,
     /// When to try connecting again after a drop.
@@ -69,7 +68,6 @@ impl Session {
             me: None,
             online: false,
             refusal: None,
-            bye: None,
             leaving: None,
             retry_at: None,
             refused: None,
@@ -155,7 +153,6 @@ impl Session {
     fn closed(&mut self, reason: String, retry: bool) -> ControlFlow<Result<(), String>> {
         let was_online = std::mem::replace(&mut self.online, false);
         let refusal = self.refusal.take();
-        let bye = self.bye.take();
         if self.leaving.is_some() {
             return ControlFlow::Break(Ok(()));
         }
@@ -174,11 +171,8 @@ impl Session {
             }
             return ControlFlow::Break(Err(reason));
         }
-        if self.me.is_none()
-            || !retry
-            || !self.reconnect
-            || bye.is_some_and(|code| !code.invites_reconnect())
-        {
+        // `retry` already says whether the server's goodbye invites coming back.
+        if !reconnects_by_itself(self.me.is_some(), retry) || !self.reconnect {
             return ControlFlow::Break(Err(reason));
         }
         let delay = self.backoff.next_delay();
@@ -239,7 +233,6 @@ impl Session {
             ServerMsg::Error { message, .. } if !self.online => {
                 self.refusal = Some(message.clone());
             }
-            ServerMsg::Bye { code, .. } => self.bye = Some(*code),
             _ => {}
         }
         self.names.observe(&msg);
