@@ -97,26 +97,31 @@ pub fn nickname_skeleton(nickname: &str) -> String {
 
 /// Control, format, private-use, unassigned, default-ignorable (zero-width, bidi, variation
 /// selectors, fillers) and blank-looking characters.
+/// Format characters (Cf) that show nothing and yet are not default-ignorable, so no table
+/// of Unicode's flags them: Arabic and Syriac number signs, Egyptian hieroglyph controls,
+/// interlinear annotation marks. The terminal client hides them too.
+pub fn is_hidden_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{600}'..='\u{605}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{fff9}'..='\u{fffb}'
+    )
+}
+
 fn is_invisible(c: char) -> bool {
     if c.is_control() {
         return true;
     }
     // Blank glyphs that are ordinary symbols or letters to Unicode.
     const BLANK: &[char] = &['\u{2800}', '\u{3164}', '\u{FFA0}', '\u{115F}', '\u{1160}'];
-    // Format characters (Cf) that are not default-ignorable, so the table below misses them.
-    const FORMAT: &[(u32, u32)] = &[
-        (0x0600, 0x0605),
-        (0x06DD, 0x06DD),
-        (0x070F, 0x070F),
-        (0x0890, 0x0891),
-        (0x08E2, 0x08E2),
-        (0x110BD, 0x110BD),
-        (0x110CD, 0x110CD),
-        (0x13430, 0x1343F),
-        (0xFFF9, 0xFFFB),
-    ];
-    let n = u32::from(c);
-    if BLANK.contains(&c) || FORMAT.iter().any(|&(lo, hi)| (lo..=hi).contains(&n)) {
+    if BLANK.contains(&c) || is_hidden_format(c) {
         return true;
     }
     // TR39 identifier types: unassigned, private-use and surrogate code points have none or
