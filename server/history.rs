@@ -52,6 +52,9 @@ pub struct HistoryStore {
     id_floor: u64,
     /// The state file's seq reservation, so most appends need not look at it.
     seq_reserved: u64,
+    /// The state file's id reservation, so most logins need not wait on it (the saver
+    /// thread holds it while it writes the file).
+    id_reserved: u64,
 }
 
 struct HistoryFile {
@@ -95,6 +98,7 @@ impl HistoryStore {
             state: None,
             id_floor: 0,
             seq_reserved: 0,
+            id_reserved: 0,
         }
     }
 
@@ -141,6 +145,7 @@ impl HistoryStore {
         let state = StateFile::open(dir);
         history.last_seq = history.last_seq.max(state.seq_floor());
         history.seq_reserved = state.seq_floor();
+        history.id_reserved = state.id_floor();
         history.id_floor = state.id_floor().max(loaded.max_sender_id);
         history.file = Some(HistoryFile {
             path,
@@ -183,7 +188,13 @@ impl HistoryStore {
     /// Makes sure `id` will not be handed out again after a restart, before it is used.
     pub fn reserve_id(&mut self, id: u64) -> io::Result<()> {
         match &self.state {
-            Some(state) => state.lock().reserve_id(id),
+            Some(_) if id <= self.id_reserved => Ok(()),
+            Some(state) => {
+                let mut state = state.lock();
+                state.reserve_id(id)?;
+                self.id_reserved = state.id_floor();
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -205,8 +216,9 @@ impl HistoryStore {
     pub fn finish(&mut self, last_id: u64, users: Vec<SavedUser>) -> io::Result<()> {
         match &self.state {
             Some(state) => {
-                // Any append after this must reserve again.
+                // Any append or login after this must reserve again.
                 self.seq_reserved = self.last_seq;
+                self.id_reserved = last_id;
                 state.lock().finish(last_id, self.last_seq, users)
             }
             None => Ok(()),
