@@ -150,7 +150,12 @@ pub fn message_chars(input: &str) -> usize {
 
 /// Why `input` cannot be sent as it is, if it is over the server's length limit.
 pub fn too_long(input: &str) -> Option<String> {
-    let chars = message_chars(input);
+    too_many_chars(message_chars(input))
+}
+
+/// Why a message of `chars` characters (as [`message_chars`] counts) cannot be sent, if it
+/// is over the limit: for a caller that has counted already.
+pub fn too_many_chars(chars: usize) -> Option<String> {
     let limit = MAX_MESSAGE_CHARS;
     (chars > limit).then(|| {
         format!(

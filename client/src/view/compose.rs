@@ -4,7 +4,7 @@
 
 use gtk::prelude::*;
 use gtk::{gdk, glib};
-use tlschat::runtime::command::{message_chars, too_long};
+use tlschat::runtime::command::{message_chars, too_many_chars};
 
 use super::action::Action;
 
@@ -127,7 +127,7 @@ impl Compose {
         let limit = tlschat::wire::MAX_MESSAGE_CHARS;
         self.counter.set_visible(chars + COUNTER_FROM > limit);
         self.counter.set_label(&format!("{chars} / {limit}"));
-        let problem = too_long(&text);
+        let problem = too_many_chars(chars);
         if problem.is_some() {
             self.counter.add_css_class("over");
             self.entry.add_css_class("error");
